@@ -1,0 +1,49 @@
+# deblurlab — the two commands a newcomer needs are `make run` and `make test`.
+# Each creates .venv on first use (torch==2.13.0 CPU build unless a torch is already importable,
+# then the project in editable mode) and reuses it afterwards.
+
+PYTHON  ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.deblurlab-installed
+PROFILE ?= quick
+BUILD   ?= build
+TORCH_SPEC ?= torch==2.13.0
+
+.PHONY: run test lab sync venv clean help
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make run    execute every notebook headlessly (PROFILE=$(PROFILE)); outputs under $(BUILD)/"
+	@echo "make test   run the test suite (unit tests + every notebook with PROFILE=smoke)"
+	@echo "make lab    start JupyterLab on the notebooks"
+	@echo "make sync   regenerate notebooks/*.ipynb from the paired notebooks/*.py"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@if [ ! -x $(BIN)/python ]; then \
+	  if $(PYTHON) -c "import torch" 2>/dev/null; then \
+	    echo "reusing the torch already installed for $(PYTHON)"; \
+	    $(PYTHON) -m venv --system-site-packages $(VENV); \
+	  else $(PYTHON) -m venv $(VENV); fi; \
+	fi
+	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install -q "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python scripts/run_notebooks.py --profile $(PROFILE) --out $(BUILD)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lab: $(STAMP)
+	$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(BIN)/python -m pip install -q -e ".[dev,lab]"
+	$(BIN)/jupyter lab notebooks/
+
+sync: $(STAMP)
+	$(BIN)/jupytext --sync notebooks/*.py
+
+clean:
+	rm -rf $(BUILD) .pytest_cache

@@ -1,0 +1,128 @@
+"""Saving and loading weights and training checkpoints safely.
+
+* Files are written atomically (temporary file in the same folder, then ``os.replace``), so an
+  interrupted save never leaves a truncated ``last.pt`` behind.
+* Files are read with ``torch.load(weights_only=True)``: they may hold only tensors and plain
+  containers of numbers and strings, never pickled objects. RNG states are therefore stored as
+  tensors and lists (:func:`capture_rng_state`).
+* A state dict that does not fit the model raises :class:`CheckpointMismatchError` naming the
+  missing, unexpected and mis-shaped entries; nothing is ever silently left at random weights.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import random
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+#: Marker stored in checkpoints written by :func:`deblurlab.train.fit`.
+CHECKPOINT_FORMAT = "deblurlab.fit/1"
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint or weight file does not match the model (or the run) it is loaded into."""
+
+
+def atomic_save(obj: Any, path: str | Path) -> Path:
+    """``torch.save(obj, path)`` via a temporary file and ``os.replace`` (parents created)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            torch.save(obj, fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def load_file(path: str | Path, map_location: str | torch.device = "cpu") -> Any:
+    """``torch.load(path, weights_only=True)`` with clear errors for missing or unsafe files."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"weight/checkpoint file not found: {path}")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise CheckpointMismatchError(
+            f"{path} holds objects that weights_only loading refuses (only tensors and plain "
+            f"containers are allowed): {exc}") from exc
+
+
+def check_state_dict(model: nn.Module, state: Mapping[str, Any],
+                     source: str = "state dict") -> None:
+    """Raise :class:`CheckpointMismatchError` unless ``state`` has the model's keys and shapes."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    shapes = [f"{k}: file {tuple(state[k].shape)} vs model {tuple(v.shape)}" for k, v in own.items()
+              if k in state and isinstance(state[k], torch.Tensor) and state[k].shape != v.shape]
+    if missing or unexpected or shapes:
+        parts = []
+        for label, items in (("missing keys", missing), ("unexpected keys", unexpected),
+                             ("shape mismatches", shapes)):
+            if items:
+                more = f" … (+{len(items) - 8} more)" if len(items) > 8 else ""
+                parts.append(f"{label}: {', '.join(items[:8])}{more}")
+        raise CheckpointMismatchError(
+            f"{source} does not match {type(model).__name__}: " + "; ".join(parts))
+
+
+def save_weights(model: nn.Module, path: str | Path) -> Path:
+    """Atomically save ``model.state_dict()`` to ``path``; returns the path."""
+    return atomic_save(model.state_dict(), path)
+
+
+def load_weights(model: nn.Module, path: str | Path,
+                 map_location: str | torch.device = "cpu") -> nn.Module:
+    """Load weights saved by :func:`save_weights` (or a :func:`deblurlab.train.fit` checkpoint).
+
+    Raises ``FileNotFoundError`` for a missing file and :class:`CheckpointMismatchError` when
+    keys or shapes differ. Returns the model.
+    """
+    state = load_file(path, map_location)
+    if isinstance(state, Mapping) and state.get("format") == CHECKPOINT_FORMAT:
+        state = state["model"]
+    if not isinstance(state, Mapping):
+        raise CheckpointMismatchError(
+            f"{path} does not hold a state dict (got {type(state).__name__})")
+    check_state_dict(model, state, str(path))
+    model.load_state_dict(state)
+    return model
+
+
+def capture_rng_state(cuda: bool = False) -> dict[str, Any]:
+    """Python, NumPy and torch (and optionally CUDA) global RNG states as tensors and lists."""
+    version, internal, gauss = random.getstate()
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {
+        "python": [version, list(internal), gauss],
+        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), int(pos), int(has_gauss),
+                  float(cached)],
+        "torch": torch.get_rng_state(),
+    }
+    if cuda and torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng_state(state: Mapping[str, Any]) -> None:
+    """Inverse of :func:`capture_rng_state`."""
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])

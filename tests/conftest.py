@@ -1,0 +1,44 @@
+"""Shared fixtures.
+
+Real data and weights come from ``DEBLURLAB_DATA`` / ``DEBLURLAB_WEIGHTS``. When they are unset
+and a ``../shared`` folder sits beside the repository (the CI layout), the tests point the
+variables there. A test that needs a real file it cannot find skips and names the file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+_SHARED = REPO.parent / "shared"
+
+if not os.environ.get("DEBLURLAB_DATA") and (_SHARED / "data").is_dir():
+    os.environ["DEBLURLAB_DATA"] = str(_SHARED / "data")
+if not os.environ.get("DEBLURLAB_WEIGHTS") and (_SHARED / "weights").is_dir():
+    os.environ["DEBLURLAB_WEIGHTS"] = str(_SHARED / "weights")
+# Matplotlib must never try to open a window during tests.
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def _need(env: str, rel: str) -> Path:
+    root = os.environ.get(env, "")
+    path = Path(root) / rel if root else None
+    if path is None or not path.exists():
+        where = f"{root}/{rel}" if root else f"${env}/{rel} ({env} unset)"
+        pytest.skip(f"needs the real file {where}")
+    return path
+
+
+@pytest.fixture
+def real_data():
+    """``real_data("midnet-sem/blur/1-1_s001.png")`` → path, or skip naming the missing file."""
+    return lambda rel: _need("DEBLURLAB_DATA", rel)
+
+
+@pytest.fixture
+def real_weights():
+    """``real_weights("vgg19-imagenet-conv1_1-conv3_4.pth")`` → path, or skip naming it."""
+    return lambda rel: _need("DEBLURLAB_WEIGHTS", rel)
