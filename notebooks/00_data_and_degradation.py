@@ -50,6 +50,7 @@ ARTIFACT_FREQ = 0.25     # cycles/px where the spectra are read out (paper 000's
 
 # %%
 import os
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -61,6 +62,7 @@ if DATA_DIR:
 from deblurlab import catalog, classical, config, focus, metrics, phantoms, psf, simulate, spectra
 from deblurlab.arrays import centre_crop, to_grey
 from deblurlab.datasets import midnet_sem
+from deblurlab.io import read_image
 from deblurlab.plotting import save_figure, save_table, show_images
 
 SETTINGS = {
@@ -75,6 +77,22 @@ S = SETTINGS[PROFILE]
 SIZE = S["size"] or 512  # synthetic images need a concrete size
 rng = np.random.default_rng(SEED)
 DATA = config.data_root()
+
+
+def subsample(values, n):
+    """Indices of at most ``n`` planes spread evenly over the series (all when ``n`` is None)."""
+    idx = np.arange(len(values))
+    return idx if n is None or len(idx) <= n else np.unique(np.linspace(0, len(idx) - 1, n).round().astype(int))
+
+
+def grey_crop(image):
+    """Grey centre crop of side S["size"] (or the image's own side when that is smaller)."""
+    grey = to_grey(image)
+    if S["size"] is None:
+        return grey
+    return centre_crop(grey, (min(S["size"], grey.shape[0]), min(S["size"], grey.shape[1])))
+
+
 print(f"PROFILE={PROFILE}, crop={S['size'] or 'full images'}")
 print(f"real data: {DATA}" if DATA else "real data: none configured — using the embedded synthetic data")
 
@@ -126,6 +144,35 @@ else:
     print("midnet-sem not found under the data root: section skipped (set DEBLURLAB_DATA).")
 
 # %% [markdown]
+# The other real sets with a blurred image: two natural-scene motion-blur pairs from the GoPro
+# benchmark (paper 000 tests transfer to them), the one real BBBC006 pair (a defocused
+# fluorescence plane registered onto its in-focus partner: the recorded shift is the
+# registration's estimate), and an SEM defocus series that has *no* sharp plane at all — usable
+# only for blind methods and sharpness curves.
+
+# %%
+others = {}
+if config.data_path("gopro-pairs"):
+    blurred_file = sorted(config.data_path("gopro-pairs").glob("*_blur*.png"))[0]
+    for role, path in (("blurred", blurred_file), ("sharp", Path(str(blurred_file).replace("_blur", "_sharp")))):
+        others[f"GoPro {path.stem.split('_')[0]} ({role})"] = grey_crop(read_image(path)[0])
+if config.data_path("bbbc006-samples"):
+    bbbc = focus.bbbc006_sample_pairs(register=True)[0]
+    lo, hi = np.percentile(bbbc["sharp"], [0.5, 99.8])
+    stretch = lambda a: np.clip((a - lo) / (hi - lo), 0, 1)  # noqa: E731 — display only
+    others[f"BBBC006 {bbbc['name']} defocused"] = stretch(bbbc["blur"])
+    others[f"in focus (shift {bbbc['shift'][0]:+.1f}, {bbbc['shift'][1]:+.1f} px)"] = stretch(bbbc["sharp"])
+if config.data_path("sem-defocus-series"):
+    sem_series = focus.load_sem_defocus_series()
+    for dz, plane in zip(sem_series.defocus, sem_series.planes):
+        others[f"SEM {dz:+.1f} µm (no sharp plane)"] = grey_crop(plane)
+if others:
+    fig = show_images(others, ncols=4, size=2.8)
+    save_figure(fig, "00_other_real_sets")
+else:
+    print("no other real sets under the data root")
+
+# %% [markdown]
 # **Question.** The blurred SEM tiles were acquired, not simulated. Zoom into the pair: is the
 # blur the same everywhere in the tile? What does that mean for a method that assumes one PSF
 # per image (like Wiener deconvolution below)?
@@ -144,20 +191,6 @@ else:
 # Without real data a simulated series (section 5's optics) stands in.
 
 # %%
-def subsample(values, n):
-    """Indices of at most ``n`` planes spread evenly over the series (all when ``n`` is None)."""
-    idx = np.arange(len(values))
-    return idx if n is None or len(idx) <= n else np.unique(np.linspace(0, len(idx) - 1, n).round().astype(int))
-
-
-def grey_crop(image):
-    """Grey centre crop of side S["size"] (or the image's own side when that is smaller)."""
-    grey = to_grey(image)
-    if S["size"] is None:
-        return grey
-    return centre_crop(grey, (min(S["size"], grey.shape[0]), min(S["size"], grey.shape[1])))
-
-
 series = {}
 if config.data_path("dfnn-lightsheet"):
     series["dfnn-lightsheet"] = focus.load_dfnn_stack(grey=True).rescaled()

@@ -10,7 +10,8 @@ position inside it, the global RNG states and the history. Resuming from it ther
 *exactly*: on the CPU, a run interrupted at step ``k`` and resumed ends with the same weights,
 bit for bit, as an uninterrupted one. (On CUDA some kernels are not deterministic, so resumed
 runs agree only statistically.) Hyper-parameters such as the learning rate come from the
-checkpoint's optimizer state when resuming.
+checkpoint's optimizer state when resuming, and the first history row after a resume averages
+only the steps run since.
 
 Contract for data sets. ``train_data`` is a map-style data set (``__len__``, ``__getitem__``)
 whose items are dicts holding ``input_key`` / ``target_key`` (default ``"blur"`` / ``"sharp"``)
@@ -29,7 +30,8 @@ With ``checkpoint_dir`` set, a ``KeyboardInterrupt`` (Ctrl-C, the notebook's sto
 or script stops there (``on_interrupt="return"`` returns the :class:`History` with
 ``interrupted=True`` instead). The model in memory keeps its trained weights, and calling ``fit``
 again with the same arguments continues where it stopped. Parameter updates are shielded from
-SIGINT, so a checkpoint never holds a half-applied optimizer step.
+SIGINT, so a checkpoint never holds a half-applied optimizer step. Without ``checkpoint_dir``
+nothing is written, but the model in memory still holds the weights of the last completed step.
 """
 
 from __future__ import annotations
@@ -279,7 +281,8 @@ class _ShieldSigint:
         self.received, self.previous = False, None
         if threading.current_thread() is threading.main_thread():
             previous = signal.getsignal(signal.SIGINT)
-            if previous is not None:  # None: a handler installed outside Python; leave it
+            # None: a handler installed outside Python; SIG_IGN: SIGINT is ignored anyway.
+            if previous is not None and previous is not signal.SIG_IGN:
                 self.previous = previous
                 signal.signal(signal.SIGINT, self._handler)
         return self
