@@ -111,7 +111,7 @@ for name, entry in catalog.load_catalog().items():
     rows.append({"data set": name, "modality": entry.modality, "licence": entry.licence,
                  "here": catalog.local_path(name) is not None, "downloadable": entry.downloadable})
 catalog_table = pd.DataFrame(rows).set_index("data set")
-save_table(catalog_table, "00_catalog")
+save_table(catalog_table, "00_catalog");
 catalog_table
 
 # %% [markdown]
@@ -123,15 +123,24 @@ catalog_table
 #
 # The MIDNet paper reports PSNR 21.64 dB / SSIM 0.577 for *blurry vs sharp* on its own random
 # test split (which cannot be reproduced: the split was not published). We compute the same
-# numbers over the tiles available here.
+# numbers over the tiles available here — twice: as published, and after registering each
+# blurred tile onto its sharp partner. The pairs turn out to be shifted by up to ~22 px (refocusing
+# an SEM moves the field), which costs several dB on its own and matters for training: a network
+# cannot learn a different random shift per image.
 
 # %%
 if config.data_path("midnet-sem"):
     sem = midnet_sem(grey=True)
+    sem_registered = midnet_sem(grey=True, register=True, max_shift_px=32, trim=True)
     take = list(range(0, len(sem), max(1, len(sem) // S["n_sem_pairs"])))[: S["n_sem_pairs"]]
-    sem_table = metrics.evaluate_pairs(
-        [(sem[i]["name"], sem[i]["blur"], sem[i]["sharp"]) for i in take], data_range=1.0)
-    sem_summary = metrics.summarize(sem_table)
+    sem_table = pd.concat([
+        metrics.evaluate_pairs([(ds[i]["name"], ds[i]["blur"], ds[i]["sharp"]) for i in take],
+                               data_range=1.0).assign(pairs=label)
+        for label, ds in (("as published", sem), ("registered", sem_registered))])
+    sem_summary = metrics.summarize(sem_table.drop(columns="name"), by="pairs")
+    shifts = np.array([sem_registered[i]["shift"] for i in take])
+    print(f"registration shifts (dy, dx) in px: median |dy| {np.median(np.abs(shifts[:, 0])):.1f}, "
+          f"median |dx| {np.median(np.abs(shifts[:, 1])):.1f}, largest {np.abs(shifts).max():.1f}")
     save_table(sem_summary, "00_sem_blurry_vs_sharp")
     item = sem[take[0]]
     fig = show_images({f"blurred {item['name']}": item["blur"], "sharp": item["sharp"],
@@ -225,7 +234,7 @@ for name, fs in series.items():
 # %%
 gallery = {kind: phantoms.make_phantom(kind, (SIZE, SIZE), seed=SEED) for kind in phantoms.PHANTOM_KINDS}
 fig = show_images(gallery, ncols=4, size=2.6)
-save_figure(fig, "00_phantoms")
+save_figure(fig, "00_phantoms");
 
 # %% [markdown]
 # ## 5 · Point-spread functions
@@ -255,7 +264,7 @@ for ax, (dz, k) in zip(axes, defocus_psfs.items()):
     ax.set_title(f"Δz = {dz:g} µm", fontsize=9)
     ax.set_axis_off()
 fig.suptitle(f"defocus PSFs (√ intensity), {OPTICS}")
-save_figure(fig, "00_defocus_psfs")
+save_figure(fig, "00_defocus_psfs");
 
 rms = [psf.psf_rms_radius(k) for k in defocus_psfs.values()]
 geometric = [psf.defocus_blur_radius_um(dz, na=optics["na"], refractive_index=optics["refractive_index"])
@@ -274,7 +283,7 @@ ax2.plot(np.arange(-c, c + 1), k_box[c], label="geometric pillbox")
 ax2.set(xlabel="x (px)", ylabel="PSF (centre row)", title=f"profiles at Δz = {dz_show:g} µm")
 ax2.legend()
 fig.tight_layout()
-save_figure(fig, "00_psf_radius_and_profile")
+save_figure(fig, "00_psf_radius_and_profile");
 
 # %% [markdown]
 # **Motion.** Stage drift or a moving specimen during the exposure smears every point along a
@@ -286,7 +295,7 @@ motion = psf.motion_psf(MOTION_LENGTH_PX, MOTION_ANGLE_DEG, jitter_px=1.0, rng=r
 gauss = psf.gaussian_psf(2.0)
 fig = show_images({"Gaussian σ=2 px": gauss, f"motion {MOTION_LENGTH_PX:g} px": motion,
                    f"defocus {dz_show:g} µm": k_diff}, vmin=None, vmax=None, cmap="magma")
-save_figure(fig, "00_psf_kinds")
+save_figure(fig, "00_psf_kinds");
 
 # %% [markdown]
 # **Task.** Change `OPTICS` to `"lightsheet"` (NA 1.1, water) and re-run sections 5–6. How much
@@ -312,7 +321,7 @@ noisy = simulate.add_poisson_gaussian_noise(blurred[f"defocus {dz_show:g} µm"],
                                             read_noise=READ_NOISE, rng=rng)
 blurred[f"+ noise ({PHOTONS:g} photons)"] = noisy
 fig = show_images(blurred, ncols=5, size=2.8)
-save_figure(fig, "00_blur_and_noise")
+save_figure(fig, "00_blur_and_noise");
 
 # %% [markdown]
 # ## 7 · Blur in the Fourier domain
@@ -343,7 +352,7 @@ axes[3].set(title="horizontal profile (dB)", xlabel="cycles/px")
 axes[4].set(title="radially averaged PSD", xlabel="cycles/px")
 axes[3].legend(fontsize=8)
 fig.tight_layout()
-save_figure(fig, "00_spectra")
+save_figure(fig, "00_spectra");
 
 levels = pd.DataFrame({name: {f"dB at ±{ARTIFACT_FREQ:g} c/px": spectra.db_at_frequency(*spectra.magnitude_spectrum_db(im), f=ARTIFACT_FREQ)}
                        for name, im in spectra_inputs.items()}).T
@@ -379,7 +388,7 @@ for name, fs in series.items():
     rows += metrics_vs_defocus(fs.planes, fs.defocus, [fs.reference_of(i) for i in range(len(fs))],
                                fs.unit, name)
 vs_defocus = pd.DataFrame(rows)
-save_table(vs_defocus.set_index(["series", "defocus"]), "00_metrics_vs_defocus")
+save_table(vs_defocus.set_index(["series", "defocus"]), "00_metrics_vs_defocus");
 
 names = vs_defocus["series"].unique()
 fig, axes = plt.subplots(len(names), 3, figsize=(12, 2.8 * len(names)), squeeze=False)
@@ -389,7 +398,7 @@ for row, name in zip(axes, names):
         ax.plot(part["defocus"], part[metric], "o-")
         ax.set(title=f"{name}: {metric}", xlabel=f"defocus ({part['unit'].iloc[0]})")
 fig.tight_layout()
-save_figure(fig, "00_metrics_vs_defocus")
+save_figure(fig, "00_metrics_vs_defocus");
 
 # %% [markdown]
 # **Question.** Which metric separates small defocus values best, which saturates first? Is any
@@ -413,8 +422,8 @@ for name, fs in series.items():
     fitted, info = classical.fit_gaussian_psf(plane, ref)
     cases[f"{name}, {fs.defocus[i]:+.2f} {fs.unit} (fitted σ={info['sigma_px']:g} px)"] = (plane, ref, fitted)
 
-rows, shown = [], {}
-for name, (blurred_image, reference, kernel) in cases.items():
+rows = []
+for case_number, (name, (blurred_image, reference, kernel)) in enumerate(cases.items()):
     restored = {
         "blurred": blurred_image,
         "Wiener": classical.wiener(blurred_image, kernel, balance=WIENER_BALANCE),
@@ -426,10 +435,10 @@ for name, (blurred_image, reference, kernel) in cases.items():
                      "ssim": metrics.ssim(image, reference, data_range=1.0)})
     shown = {**restored, "reference": reference}
     fig = show_images(shown, size=3.0, suptitle=name)
-    save_figure(fig, f"00_classical_{len(rows)}")
+    save_figure(fig, f"00_classical_case{case_number}")
     plt.show()
 classical_table = pd.DataFrame(rows).set_index(["case", "method"]).round(3)
-save_table(classical_table, "00_classical_baselines")
+save_table(classical_table, "00_classical_baselines");
 classical_table
 
 # %% [markdown]

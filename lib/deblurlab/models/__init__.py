@@ -32,6 +32,7 @@ ModelFactory = Callable[..., nn.Module]
 _REGISTRY: dict[str, ModelFactory | str] = {
     "residual_cnn": "deblurlab.models.simple:ResidualCNN",
     "small_unet": "deblurlab.models.simple:SmallUNet",
+    "dhn": "deblurlab.models.dhn:DHN",
 }
 
 
