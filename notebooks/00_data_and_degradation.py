@@ -37,15 +37,15 @@
 # %% tags=["parameters"]
 PROFILE = "quick"        # "smoke" (tests, < 1 min) | "quick" (laptop, minutes) | "paper" (full-size images)
 SEED = 0                 # every random choice below derives from it
-DATA_DIR = ""            # folder with the real data sets; "" = $DEBLURLAB_DATA (synthetic data if unset)
+DATA_DIR = ""            # folder with the real data sets, "": $DEBLURLAB_DATA (synthetic data if unset)
 OPTICS = "bbbc006-20x"   # simulated optics: a preset from deblurlab.psf.OPTICS_PRESETS
 DEFOCUS_UM = [0.0, 4.0, 10.0, 16.0, 22.0, 28.0, 34.0]  # planes of the simulated focus series (µm)
-PHOTONS = 200.0          # expected photons at intensity 1 (shot noise); lower = noisier
+PHOTONS = 200.0          # expected photons at intensity 1 (shot noise), lower: noisier
 READ_NOISE = 0.01        # camera read noise, standard deviation in [0, 1] intensity units
 MOTION_LENGTH_PX = 15.0  # motion-blur length in pixels (paper 002: vertical, 15 px)
-MOTION_ANGLE_DEG = 90.0  # 0 = horizontal, 90 = vertical
+MOTION_ANGLE_DEG = 90.0  # 0: horizontal, 90: vertical
 RL_ITERATIONS = 30       # Richardson–Lucy iterations
-WIENER_BALANCE = None    # Wiener regularisation; None = from a noise estimate (deblurlab.classical)
+WIENER_BALANCE = None    # Wiener regularisation, None: from a noise estimate (deblurlab.classical)
 ARTIFACT_FREQ = 0.25     # cycles/px where the spectra are read out (paper 000's artifact peak)
 
 # %%

@@ -33,13 +33,13 @@
 # %% tags=["parameters"]
 PROFILE = "quick"            # "smoke" (tests, < 1 min) | "quick" (laptop, minutes) | "paper" (GPU)
 SEED = 0
-DATA_DIR = ""                # folder with the real data sets; "" = $DEBLURLAB_DATA
+DATA_DIR = ""                # folder with the real data sets, "": $DEBLURLAB_DATA
 DATASET = "auto"             # "auto" (midnet-sem if present, else synthetic) | "midnet-sem" | "synthetic"
 TEST_GROUPS = ["8-1"]        # midnet-sem source groups held out for testing (never trained on)
 VAL_GROUPS = ["7-1"]         # groups used for validation during training
 REGISTER = True              # shift each blurred SEM image onto its sharp partner (they are off by up to ~22 px)
 MODEL = "small_unet"         # any name from deblurlab.models.available_models()
-LOSS_WEIGHTS = {"l1": 1.0, "mse": 0.0}  # weighted sum of named losses; 0 switches a term off
+LOSS_WEIGHTS = {"l1": 1.0, "mse": 0.0}  # weighted sum of named losses, 0 switches a term off
 LR = 1e-3
 SYNTHETIC_SIGMA_PX = [1.0, 3.0]  # Gaussian blur range of the synthetic pairs (pixels)
 TILE = 256                   # tiled inference: tile side (a multiple of the model's size_multiple)

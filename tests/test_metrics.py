@@ -301,3 +301,16 @@ def test_evaluate_folder(tmp_path):
     Image.fromarray(p8).save(restored_dir / "orphan.png")
     with pytest.raises(FileNotFoundError, match="orphan"):
         M.evaluate_folder(restored_dir, reference_dir, metrics=("psnr",))
+
+
+def test_ssim_float32_on_a_real_image_is_close_to_skimage_float64(real_data):
+    """float32 inputs are computed in float32 (fast path); the error stays far below reporting precision."""
+    from deblurlab.io import read_image
+
+    blur, _ = read_image(real_data("midnet-sem/blur/1-1_s001.png"), grey=True)
+    sharp, _ = read_image(real_data("midnet-sem/sharp/1-1_s001.png"), grey=True)
+    ours = M.ssim(blur, sharp, data_range=1.0)
+    exact = sk_ssim(blur.astype(np.float64), sharp.astype(np.float64), data_range=1.0,
+                                  gaussian_weights=True, sigma=1.5, use_sample_covariance=False)
+    assert abs(ours - exact) < 1e-4
+    assert M.ssim(blur.astype(np.float64), sharp.astype(np.float64), data_range=1.0) == pytest.approx(exact, abs=1e-12)

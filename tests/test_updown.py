@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import doctest
+
 import numpy as np
 import pytest
 import torch
@@ -224,3 +226,10 @@ def test_layers_pass_gradients_to_input():
         x = torch.rand(1, 2, 8, 8, requires_grad=True)
         net(x).square().sum().backward()
         assert x.grad is not None and x.grad.abs().sum() > 0, variant
+
+
+def test_docstring_examples_run():
+    import deblurlab.models.updown as module
+
+    result = doctest.testmod(module)
+    assert result.attempted > 0 and result.failed == 0

@@ -26,7 +26,10 @@ own MS-SSIM averages the last-scale SSIM over the padded border too).
 
 Inputs: numpy ``(H, W)`` / ``(H, W, C)`` (one image → a Python ``float``) or torch
 ``(N, C, H, W)`` (a batch → a float64 CPU tensor of shape ``(N,)``, one value per image).
-Computation is in float64. ``data_range`` is a required keyword: 1.0 for float images in [0, 1],
+Computation is in float64 when either input is float64 and in float32 otherwise (as
+scikit-image does: float64 11×11 convolutions are ~9× slower on a CPU). float32 SSIM differs from
+scikit-image's float64 result by a few 1e-5 on a 512×512 real image (2.8e-5 measured on an SEM
+tile), float64 inputs agree to round-off; PSNR always accumulates in float64. ``data_range`` is a required keyword: 1.0 for float images in [0, 1],
 255 for uint8, 4095 for 12-bit data, ...
 
 Example:
@@ -97,8 +100,13 @@ def _check_dtype(dtype: Any, which: str) -> None:
         raise TypeError(f"{which} must hold real numbers (float or integer), got dtype {dtype}")
 
 
-def _to_batches(pred: ImageLike, target: ImageLike) -> tuple[torch.Tensor, torch.Tensor, bool]:
-    """Validate a pair and return float64 tensors ``(N, C, H, W)`` plus "was it numpy"."""
+def _to_batches(
+    pred: ImageLike, target: ImageLike, *, force64: bool = False
+) -> tuple[torch.Tensor, torch.Tensor, bool]:
+    """Validate a pair; return float tensors ``(N, C, H, W)`` plus "was it numpy".
+
+    float64 when either input is float64 (or ``force64``), else float32 (see module doc).
+    """
     is_np = isinstance(pred, np.ndarray), isinstance(target, np.ndarray)
     is_t = isinstance(pred, torch.Tensor), isinstance(target, torch.Tensor)
     if not ((is_np[0] and is_np[1]) or (is_t[0] and is_t[1])):
@@ -112,12 +120,14 @@ def _to_batches(pred: ImageLike, target: ImageLike) -> tuple[torch.Tensor, torch
         raise ValueError(
             f"shape mismatch: pred {tuple(pred.shape)} vs target {tuple(target.shape)}"
         )
+    wide = force64 or any(str(x.dtype).endswith("float64") for x in (pred, target))
+    dtype = torch.float64 if wide else torch.float32
     if is_np[0]:
         if pred.ndim not in (2, 3):
             raise ValueError(f"numpy images must be (H, W) or (H, W, C), got {pred.shape}")
 
         def conv(a: np.ndarray) -> torch.Tensor:
-            a = np.asarray(a, dtype=np.float64)
+            a = np.asarray(a, dtype=np.float64 if wide else np.float32)
             a = a[None] if a.ndim == 2 else np.moveaxis(a, -1, 0)
             return torch.from_numpy(np.ascontiguousarray(a))[None]
 
@@ -132,7 +142,7 @@ def _to_batches(pred: ImageLike, target: ImageLike) -> tuple[torch.Tensor, torch
         t = target.detach()
         if p.device.type == "mps":  # no float64 on MPS
             p, t = p.cpu(), t.cpu()
-        p, t = p.to(torch.float64), t.to(torch.float64)
+        p, t = p.to(dtype), t.to(dtype)
     for name, x in (("pred", p), ("target", t)):
         if not torch.isfinite(x).all():
             raise ValueError(f"{name} contains NaN or inf values")
@@ -204,7 +214,7 @@ def psnr(
         (inf, 100.0)
     """
     dr = _check_data_range(data_range)
-    p, t, was_np = _to_batches(pred, target)
+    p, t, was_np = _to_batches(pred, target, force64=True)
     values = peak_signal_noise_ratio(p, t, data_range=dr, reduction="none", dim=(1, 2, 3))
     if max_db is not None:
         values = torch.clamp(values, max=float(max_db))

@@ -28,7 +28,7 @@ Decoder::
 
     2 RU(4w) · up 4w→2w · 2 RU(2w) · up 2w→w · 2 RU(w) · conv3×3 w→out (no output activation)
 
-The two "down" and two "up" layers (white in the paper's Fig. 2) are the only thing the
+The two "down" and two "up" layers (white in the paper's architecture figure) are the only thing the
 ``variant`` argument changes; see :mod:`deblurlab.models.updown`: ``"baseline"`` (strided conv /
 transposed conv 4×4), ``"resize"`` (nearest ×2 + conv), ``"smooth"`` (Kinoshita–Kiya fixed
 smoothing) and ``"wt"`` (Haar DWT / inverse DWT, MWCNN).
@@ -58,6 +58,9 @@ buffers and not counted; checked in ``tests/test_dhn.py``)::
 One level at width 32, RGB: encoder 868,288 (wt 1,144,768); decoder 939,843 (resize 868,163,
 wt 1,144,931). Grey input saves ``2·9·w`` weights in the first conv and ``2·9·w + 2`` in the
 last conv of every level (1,154 per level at width 32).
+
+Channels: the paper uses RGB (``in_ch = 3``). Grey microscopy images work either way: build with
+``in_ch=1``, or keep ``in_ch=3`` and replicate the grey channel (``x.expand(-1, 3, -1, -1)``).
 
 Size: two ×2 down-samplings, so ``H`` and ``W`` must be multiples of 4 (``size_multiple = 4``);
 other sizes raise ``ValueError`` — :func:`deblurlab.infer.predict` / ``predict_tiled`` pad to it.
@@ -180,8 +183,8 @@ def dmphn_init_(module: nn.Module) -> nn.Module:
     Returns ``module``.
 
     >>> conv = dmphn_init_(nn.Conv2d(2, 8, 3))
-    >>> float(conv.bias.abs().sum())
-    0.0
+    >>> int(conv.bias.count_nonzero())
+    0
     """
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):

@@ -161,7 +161,8 @@ class VGGFeatures(nn.Module):
         preprocess: ``"weights"`` (default): the weights entry's preprocessing (RGB 0..255 minus
             the Caffe mean for the shared VGG19 file, torchvision mean/std for torchvision files);
             a registry name / entry whose preprocessing to use instead (LPIPS); or ``None``
-            (inputs already prepared: ``forward`` then only replicates grey to RGB).
+            (inputs already prepared: ``forward`` then only replicates grey to RGB). With
+            ``"random-for-tests"`` weights, ``"weights"`` means torchvision's mean/std.
 
     Inputs are ``(N, 1 or 3, H, W)`` float images in [0, 1] (grey replicated to 3 channels).
     The module is always in eval mode (``.train()`` is ignored), its parameters have
