@@ -394,3 +394,18 @@ def test_samples_do_not_alias_cached_images(pair_dirs):
     CentreCrops(ds, (64, 80))[0]["blur"].zero_()
     np.testing.assert_array_equal(ds[0]["sharp"], before)
     assert ds[0]["blur"].max() > 0
+
+
+def test_concat_pairs_prefixes_names_and_groups_and_keeps_items():
+    from deblurlab.datasets import ConcatPairs, PairList, split_by_group
+
+    img = np.zeros((8, 8), np.float32)
+    a = PairList([{"blur": img, "sharp": img, "name": "x", "group": "g1"}])
+    b = PairList([{"blur": img + 1, "sharp": img, "name": "x", "group": "g1"},
+                  {"blur": img, "sharp": img, "name": "y", "group": "g2"}])
+    both = ConcatPairs(sem=a, focus=b)
+    assert len(both) == 3 and both.names == ["sem/x", "focus/x", "focus/y"]
+    assert both.groups == ["focus/g1", "focus/g2", "sem/g1"]
+    assert both[1]["blur"][0, 0] == 1 and both[1]["group"] == "focus/g1"
+    with pytest.raises(ValueError, match="at least one"):
+        ConcatPairs()

@@ -386,6 +386,36 @@ class PairList(PairedDataset):
         return dict(self._items[self._check_index(index)])
 
 
+class ConcatPairs(PairedDataset):
+    """Several paired data sets as one (nothing is loaded until an item is asked for).
+
+    Names are prefixed with the part's ``label`` (``"sem/3-1_s002"``) so they stay unique, and so
+    are groups, so that a group split never mixes fields of different sources.
+
+    >>> parts = ConcatPairs(a=PairList([]), b=PairList([]))
+    >>> len(parts)
+    0
+    """
+
+    def __init__(self, **parts: PairedDataset) -> None:
+        if not parts:
+            raise ValueError("ConcatPairs needs at least one named part, e.g. ConcatPairs(sem=ds)")
+        self.parts = dict(parts)
+        self._index = [(label, i) for label, ds in self.parts.items() for i in range(len(ds))]
+        self.names = [f"{label}/{self.parts[label].names[i]}" for label, i in self._index]
+
+    def item_group(self, index: int) -> str:
+        label, i = self._index[self._check_index(index)]
+        return f"{label}/{self.parts[label].item_group(i)}"
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        index = self._check_index(index)
+        label, i = self._index[index]
+        item = dict(self.parts[label][i])
+        item["name"], item["group"] = self.names[index], self.item_group(index)
+        return item
+
+
 def midnet_sem(root: str | Path | None = None, **kwargs: Any) -> PairedFolder:
     """The midnet-sem SEM pairs (``DEBLURLAB_DATA/midnet-sem/{blur,sharp}``), grouped by source.
 
