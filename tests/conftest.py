@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[1]
 _SHARED = REPO.parent / "shared"
@@ -42,3 +43,13 @@ def real_data():
 def real_weights():
     """``real_weights("vgg19-imagenet-conv1_1-conv3_4.pth")`` → path, or skip naming it."""
     return lambda rel: _need("DEBLURLAB_WEIGHTS", rel)
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """One intra-op thread per test: the tests' tensors are tiny, and on a 2-core machine with
+    anything else running, two OpenMP threads make small convolutions ~100× slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

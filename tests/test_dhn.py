@@ -15,14 +15,6 @@ from deblurlab.models.dhn import DHN, DHNDecoder, DHNEncoder
 from deblurlab.models.updown import VARIANTS, smoothing_kernel
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensors: one intra-op thread is faster and robust to a busy shared CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 #: (variant, width, in_ch) → total parameters, 3 levels, out_ch = in_ch.
 EXPECTED_COUNTS = {
     ("baseline", 32, 3): 5_424_393, ("resize", 32, 3): 5_209_353,

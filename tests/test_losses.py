@@ -31,14 +31,6 @@ from deblurlab.train import fit
 VGG19_FILE = "vgg19-imagenet-conv1_1-conv3_4.pth"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The test machine's cores are shared: one intra-op thread is faster for these tiny nets."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 @pytest.fixture
 def real_vgg19(real_weights):

@@ -70,14 +70,6 @@ def _torchvision_like_vgg16(sd):
     return seq.eval()
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The test machine's cores are shared: one intra-op thread is faster for these tiny nets."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 @pytest.fixture(scope="module")
 def vgg16_standin(tmp_path_factory):

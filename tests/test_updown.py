@@ -25,14 +25,6 @@ from deblurlab.models.updown import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensors: one intra-op thread is faster and robust to a busy shared CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 # ------------------------------------------------------------------------------ Haar transform
 
 
