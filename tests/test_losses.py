@@ -147,7 +147,7 @@ def test_perceptual_loss_is_mean_of_pre_relu_squared_feature_difference(real_vgg
     fp, ft = loss.vgg(p)["conv_2_1"], loss.vgg(t)["conv_2_1"]
     assert fp.min() < 0  # pre-ReLU
     c, h, w = fp.shape[1:]
-    assert torch.allclose(loss(p, t), ((fp - ft) ** 2).sum() / (c * h * w))
+    assert torch.allclose(loss(p, t), ((fp - ft) ** 2).sum() / (c * h * w) / loss.feature_scale**2)
 
 
 # ----------------------------------------------------------------------------- composite
@@ -215,3 +215,20 @@ def test_loss_terms_train_two_steps_with_fit(real_vgg19):
 
 def test_doctests():
     assert doctest.testmod(losses_module).failed == 0
+
+
+def test_perceptual_loss_is_on_the_torchvision_scale_by_default(real_vgg19):
+    """The offline VGG19 takes 0..255 input: raw features make α·L_VGG ~10⁴× the L1 term."""
+    pred, target = _pair((1, 1, 32, 32))
+    scaled = PerceptualLoss("conv_2_1")
+    raw = PerceptualLoss("conv_2_1", feature_scale=1.0)
+    gain = W.entry("vgg19-imagenet-conv1_1-conv3_4").input_gain
+    assert gain == pytest.approx(255 * (0.229 + 0.224 + 0.225) / 3)
+    assert scaled.feature_scale == pytest.approx(gain)
+    assert scaled(pred, target).item() == pytest.approx(raw(pred, target).item() / gain**2, rel=1e-5)
+    with pytest.raises(ValueError, match="positive"):
+        PerceptualLoss("conv_2_1", feature_scale=0.0)
+
+
+def test_torchvision_weights_have_unit_input_gain():
+    assert W.entry("vgg19-torchvision").input_gain == pytest.approx(1.0)

@@ -37,8 +37,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .models.vgg import VGGFeatures
+from .models.vgg import RANDOM_FOR_TESTS, VGGFeatures
 from .weights import WeightsEntry
+from .weights import entry as weights_entry
 
 __all__ = ["CompositeLoss", "FrequencyLoss", "PerceptualLoss", "charbonnier", "l1_loss",
            "loss_terms", "mse_loss"]
@@ -99,11 +100,22 @@ class PerceptualLoss(nn.Module):
     layers: the mean of their losses. Target features are computed under ``torch.no_grad``;
     the VGG is frozen and stays in eval mode, so only ``pred`` receives gradients.
 
+    **Scale.** Feature maps grow with how strongly the weight file amplifies its input: the
+    offline Caffe-origin VGG19 takes 0..255 images, torchvision's VGG19 takes ``(x − mean)/std``
+    (×4.4), so the same images give features ~58× larger and an MSE ~3,300× larger with the
+    former. Loss weights in the literature (paper 000: α = 0.3) were tuned on the torchvision
+    convention, so by default features are divided by the file's
+    :attr:`~deblurlab.weights.WeightsEntry.input_gain` (1 for torchvision files). Without it
+    α·L_VGG is ~10⁴× the L1 term and L1 and L_f no longer matter. This equalises the input
+    scale only: the two files are different trainings, so magnitudes agree roughly, not exactly.
+
     Args:
         layer: ``"conv_1_1"`` … ``"conv_3_4"`` for the shared weights (paper 000 compared
             conv_1_2, conv_2_1/2_2 and conv_3_x), or a sequence of names.
         weights: registry name or entry for the VGG19 (see :class:`VGGFeatures`).
         pre_relu: feature before (default) or after the ReLU.
+        feature_scale: divide features by this; ``None`` = the weight file's ``input_gain``
+            (torchvision-equivalent scale), ``1.0`` = raw features.
 
     Shapes:
         pred, target: ``(N, 1 or 3, H, W)`` in [0, 1] (grey replicated to RGB); output scalar.
@@ -118,17 +130,26 @@ class PerceptualLoss(nn.Module):
 
     def __init__(self, layer: str | Sequence[str] = "conv_2_1",
                  weights: str | WeightsEntry = DEFAULT_VGG_WEIGHTS, *,
-                 pre_relu: bool = True) -> None:
+                 pre_relu: bool = True, feature_scale: float | None = None) -> None:
         super().__init__()
         self.layers = (layer,) if isinstance(layer, str) else tuple(layer)
         self.vgg = VGGFeatures("vgg19", weights=weights, layers=self.layers, pre_relu=pre_relu)
+        if feature_scale is None:
+            e = weights if isinstance(weights, WeightsEntry) else None
+            if e is None and weights != RANDOM_FOR_TESTS:
+                e = weights_entry(weights)
+            feature_scale = e.input_gain if e is not None else 1.0
+        if not feature_scale > 0:
+            raise ValueError(f"feature_scale must be positive, got {feature_scale}")
+        self.feature_scale = float(feature_scale)
 
     def forward(self, pred: Tensor, target: Tensor) -> Tensor:
         _check_pair(pred, target)
         fp = self.vgg(pred)
         with torch.no_grad():
             ft = self.vgg(target)
-        terms = [F.mse_loss(fp[k], ft[k].detach().to(fp[k].dtype)) for k in self.layers]
+        k2 = self.feature_scale**2  # MSE of features / scale == MSE / scale²
+        terms = [F.mse_loss(fp[k], ft[k].detach().to(fp[k].dtype)) / k2 for k in self.layers]
         return terms[0] if len(terms) == 1 else torch.stack(terms).mean()
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from deblurlab import config
@@ -116,6 +117,27 @@ class WeightsEntry:
             x = x / images.new_tensor(p["std"]).view(1, 3, 1, 1)
         return x
 
+    @property
+    def input_gain(self) -> float:
+        """How much these weights amplify a [0, 1] image before the first layer, relative to
+        torchvision's ImageNet convention ``(x − mean) / std`` (std ≈ 0.226).
+
+        1 for torchvision files; 255 · 0.226 ≈ 57.6 for the Caffe/Keras-origin VGG19, which takes
+        0..255 input. Feature maps (and an MSE on them) scale with it, so a loss weight tuned
+        with one file means something else with the other — see
+        :class:`deblurlab.losses.PerceptualLoss`.
+
+        >>> round(entry("vgg19-imagenet-conv1_1-conv3_4").input_gain, 1)
+        57.6
+        """
+        p = self.preprocessing
+        gain = p.get("scale", 1.0) / (float(np.mean(p["std"])) if p.get("std") else 1.0)
+        return gain * float(np.mean(TORCHVISION_STD))
+
+
+#: torchvision's ImageNet normalisation std (the convention most published perceptual-loss
+#: weights, e.g. paper 000's α = 0.3, were tuned with).
+TORCHVISION_STD = (0.229, 0.224, 0.225)
 
 _ENTRIES = (
     WeightsEntry(
