@@ -68,7 +68,7 @@ from deblurlab.plotting import save_figure, save_table, show_images
 SETTINGS = {
     # size: side of the centre crops analysed (None = whole images). MS-SSIM needs ≥ 176 px.
     "smoke": dict(size=192, n_sem_pairs=6, max_planes=5, rl_iterations=min(RL_ITERATIONS, 10)),
-    "quick": dict(size=384, n_sem_pairs=96, max_planes=None, rl_iterations=RL_ITERATIONS),
+    "quick": dict(size=384, n_sem_pairs=24, max_planes=None, rl_iterations=RL_ITERATIONS),
     "paper": dict(size=None, n_sem_pairs=96, max_planes=None, rl_iterations=RL_ITERATIONS),
 }
 if PROFILE not in SETTINGS:
