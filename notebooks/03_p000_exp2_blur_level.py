@@ -45,7 +45,7 @@ if DATA_DIR:
     os.environ["DEBLURLAB_DATA"] = DATA_DIR
 
 from deblurlab import config, focus, metrics, phantoms, simulate
-from deblurlab.arrays import centre_crop
+from deblurlab.arrays import structured_crop_box
 from deblurlab.experiments import paper000 as P
 from deblurlab.perceptual import artifact_measure
 from deblurlab.plotting import save_figure, save_table, show_images
@@ -61,7 +61,8 @@ crops = P.training_crops(data, PROFILE, seed=SEED)
 # The default is the **test field** of the reflected-light series (`ix000_iy001`): the models
 # trained on the other field, so these planes are new to them. Without real data a simulated
 # series of a grain microstructure stands in. Planes are registered onto the in-focus plane and
-# ordered by |focus deviation|, as in the paper's Fig. 7.
+# ordered by |focus deviation|, as in the paper's Fig. 7. The crop is the most structured window
+# of the in-focus plane (the centre of this field is bare wafer), the same for every plane.
 
 # %%
 if SERIES not in ("auto", "reflected-focus", "dfnn-lightsheet", "simulated"):
@@ -87,7 +88,8 @@ pairs.sort(key=lambda p: abs(p[0]))
 if max_planes:
     pairs = [pairs[i] for i in np.unique(np.linspace(0, len(pairs) - 1, max_planes).round().astype(int))]
 side = min(S["eval_crop"], *pairs[0][2].shape) // 4 * 4
-pairs = [(d, centre_crop(b, side), centre_crop(s, side)) for d, b, s in pairs]
+box = structured_crop_box(pairs[0][2], side)  # most structured window of the in-focus plane, same for all planes
+pairs = [(d, b[box], s[box]) for d, b, s in pairs]
 print(f"{choice}: {len(pairs)} planes, |deviation| {abs(pairs[0][0]):.2f} … {abs(pairs[-1][0]):.2f} {unit}, crops {side}²")
 
 # %% [markdown]

@@ -92,3 +92,17 @@ def test_runner_rejects_unknown_profile_and_empty_selection():
     none = subprocess.run(cmd + ["--profile", "smoke", "--only", "no-such-notebook", "--out",
                                  "/tmp/deblurlab-runner-test"], capture_output=True, text=True)
     assert none.returncode == 2 and "no notebooks matched" in none.stderr
+
+
+def test_structured_crop_box_finds_the_textured_window_and_refuses_oversize():
+    from deblurlab.arrays import structured_crop_box
+
+    image = np.full((64, 96), 0.5, np.float32)
+    image[40:64, 64:96] = np.random.default_rng(0).random((24, 32))  # texture in one corner
+    ys, xs = structured_crop_box(image, 32)
+    assert (ys.stop - ys.start, xs.stop - xs.start) == (32, 32)
+    assert ys.start >= 32 and xs.start >= 48  # the window covers the textured corner
+    flat = np.zeros((10, 10), np.float32)
+    assert structured_crop_box(flat, 4) == (slice(3, 7), slice(3, 7))  # ties → the centre
+    with pytest.raises(ValueError, match="larger than the image"):
+        structured_crop_box(flat, 11)

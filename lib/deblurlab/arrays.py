@@ -72,3 +72,26 @@ def centre_crop(image: np.ndarray, size: int | tuple[int, int] | None) -> np.nda
         raise ValueError(f"crop {h}×{w} is larger than the image {H}×{W}")
     y, x = (H - h) // 2, (W - w) // 2
     return image[y : y + h, x : x + w]
+
+
+def structured_crop_box(reference: np.ndarray, size: int | tuple[int, int]) -> tuple[slice, slice]:
+    """The ``size`` window of ``reference`` with the most structure (highest standard deviation).
+
+    Candidates lie on a grid with half-window steps (plus the centre window). Use it to pick
+    evaluation crops: a centre crop of a reflected-light frame can be bare substrate, where
+    spectra and metrics measure nothing but noise. Apply the same box to the blurred image.
+
+    >>> ref = np.zeros((8, 8)); ref[5:8, 0:3] = np.eye(3)
+    >>> structured_crop_box(ref, 4)
+    (slice(4, 8, None), slice(0, 4, None))
+    """
+    h, w = (size, size) if isinstance(size, int) else size
+    H, W = reference.shape[:2]
+    if h > H or w > W:
+        raise ValueError(f"crop {h}×{w} is larger than the image {H}×{W}")
+    ys = sorted(set(range(0, H - h + 1, max(1, h // 2))) | {H - h, (H - h) // 2})
+    xs = sorted(set(range(0, W - w + 1, max(1, w // 2))) | {W - w, (W - w) // 2})
+    grey = to_grey(reference) if reference.ndim == 3 else np.asarray(reference, np.float32)
+    best = max(((float(grey[y:y + h, x:x + w].std()), -abs(y - (H - h) // 2) - abs(x - (W - w) // 2), y, x)
+                for y in ys for x in xs))
+    return slice(best[2], best[2] + h), slice(best[3], best[3] + w)
