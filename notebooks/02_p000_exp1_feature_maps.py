@@ -68,7 +68,7 @@ crops = P.training_crops(data, PROFILE, seed=SEED)
 test = P.test_crops(data, PROFILE)
 print(f"PROFILE={PROFILE}: DHN width {S['width']}, {S['steps']} steps of batch {S['batch']} × {S['crop']}² crops, lr {S['lr']}")
 print(f"data: {data.source}")
-print(f"test: {len(test)} centre crops of {test[0]['sharp'].shape} from {len(data.test)} held-out pairs")
+print(f"test: {len(test)} crops of {test[0]['sharp'].shape} (most structured window of each) from {len(data.test)} held-out pairs")
 
 # %% [markdown]
 # ## 1 · Train one model per loss
@@ -204,9 +204,10 @@ for label in per_model.index[2:]:
 #
 # * **Data.** FaMM (35,709 light-microscopy images of four materials) is not obtainable offline.
 #   The models train on two real materials sets instead — a reflected-light focus series of
-#   metal structures on a wafer (one field for training, the other for testing) and registered
-#   SEM pairs (groups 1-1…7-1 train, 8-1 tests) — about 90 training images instead of ~28,000,
-#   all converted to grey (the paper uses RGB).
+#   metal structures on a wafer (field `ix000_iy000`) and registered SEM pairs (groups
+#   1-1…7-1) — about 90 training images instead of ~28,000, all converted to grey (the paper
+#   uses RGB). The reflected set's other field was meant for testing but is bare wafer (std
+#   ≈ 0.01), so `test_crops` leaves it out and the test crops come from SEM group 8-1.
 # * **Budget.** `quick` trains a DHN 4× narrower than the paper's (341 k vs 5.4 M parameters)
 #   for 400 steps of 64² crops on a CPU, instead of 100 epochs of FaMM at 256² on a GPU. Whether
 #   the artifact appears at all in such short training is exactly what the table above measures;

@@ -58,9 +58,11 @@ crops = P.training_crops(data, PROFILE, seed=SEED)
 # %% [markdown]
 # ## 1 · The focus series
 #
-# The default is the **test field** of the reflected-light series (`ix000_iy001`): the models
-# trained on the other field, so these planes are new to them. Without real data a simulated
-# series of a grain microstructure stands in. Planes are registered onto the in-focus plane and
+# The default is the reflected-light series, field `ix000_iy000`: the only field with structure
+# (the other is bare wafer, reference std ≈ 0.01). **This field was part of the training data**,
+# so this notebook measures how the artifacts depend on blur for content the models have seen;
+# `SERIES = "dfnn-lightsheet"` repeats it on a real series none of them saw (fluorescence, only
+# ±0.75 µm of defocus). Without real data a simulated series of a grain microstructure stands in. Planes are registered onto the in-focus plane and
 # ordered by |focus deviation|, as in the paper's Fig. 7. The crop is the most structured window
 # of the in-focus plane (the centre of this field is bare wafer), the same for every plane.
 
@@ -71,8 +73,12 @@ choice = SERIES
 if choice == "auto":
     choice = "reflected-focus" if config.data_path("reflected-focus") else "simulated"
 if choice == "reflected-focus":
-    fields = focus.reflected_focus_fields()
-    series = focus.load_reflected_focus(field=fields[-1], grey=True)
+    # The field with structure: the other one is bare wafer (reference std ≈ 0.01), where a dB
+    # excess at ±0.25 measures nothing. This field was in the training set (see the note below).
+    candidates = [focus.load_reflected_focus(field=f, grey=True) for f in focus.reflected_focus_fields()]
+    series = max(candidates, key=lambda fs: float(fs.reference_of(0).std()))
+    print(f"field {series.field}: reference std {series.reference_of(0).std():.3f} "
+          f"(others: {[round(float(fs.reference_of(0).std()), 3) for fs in candidates if fs is not series]})")
 elif choice == "dfnn-lightsheet":
     series = focus.load_dfnn_stack(grey=True).rescaled()
 if choice == "simulated":
@@ -166,7 +172,9 @@ trend.to_frame()
 #
 # ## How this differs from the paper
 #
-# * The paper's series has 30 planes at 0.455 µm steps from a Li-ion battery sample; here the
-#   reflected-light test field has 10 planes between about −47 and +44 µm (much coarser steps,
-#   including very strong blur) and the models are the short CPU runs of notebook 02.
-# * Crops are centred `eval_crop` squares, grey, registered to the in-focus plane.
+# * The paper's series has 30 planes at 0.455 µm steps from a Li-ion battery sample, held out
+#   from training; here the reflected-light field has 10 planes between about −46 and +41 µm
+#   (much coarser steps, including very strong blur), it was seen in training, and the models
+#   are the short CPU runs of notebook 02.
+# * Crops are `eval_crop` squares (the most structured window of the in-focus plane), grey,
+#   registered to the in-focus plane.

@@ -109,7 +109,7 @@ crops = P.training_crops(data, PROFILE, seed=SEED)
 test = P.test_crops(data, PROFILE)
 print(f"PROFILE={PROFILE}: DHN width {S['width']}, {S['steps']} steps of batch {S['batch']} × {S['crop']}² crops, lr {S['lr']}")
 print(f"data: {data.source}")
-print(f"test: {len(test)} centre crops of {test[0]['sharp'].shape} from {len(data.test)} held-out pairs")
+print(f"test: {len(test)} crops of {test[0]['sharp'].shape} (most structured window of each) from {len(data.test)} held-out pairs")
 
 # %% [markdown]
 # ## 1 · Seventeen models, one recipe

@@ -130,7 +130,14 @@ def training_crops(data: MaterialsData, profile: str, *, seed: int = 0):
     return RandomCrops(data.train, s["crop"], n_per_image=s["n_per_image"], seed=seed)
 
 
-def test_crops(data: MaterialsData, profile: str) -> list[dict[str, Any]]:
+#: Test crops whose sharp reference has a smaller standard deviation carry no structure for the
+#: spectra to measure (the reflected-light test field is bare wafer: std 0.007–0.010); a dB
+#: excess over an almost empty reference spectrum says nothing about artifacts.
+MIN_TEST_CONTRAST = 0.02
+
+
+def test_crops(data: MaterialsData, profile: str, *, min_contrast: float = MIN_TEST_CONTRAST
+               ) -> list[dict[str, Any]]:
     """``eval_crop`` crops of the test pairs: what every table and figure is computed on.
 
     The window is the most structured one of the sharp image (:func:`structured_crop_box`), not
@@ -138,18 +145,24 @@ def test_crops(data: MaterialsData, profile: str) -> list[dict[str, Any]]:
     nothing but noise at ±0.25 cycles/px.
     """
     s = settings(profile)
-    n = len(data.test) if s["n_test"] is None else min(s["n_test"], len(data.test))
-    # Spread the chosen images over the whole test set (both sources, all defocus values).
-    picks = np.unique(np.linspace(0, len(data.test) - 1, n).round().astype(int))
-    items = []
-    for i in picks:
-        item = data.test[int(i)]
+    candidates, dropped = [], []
+    for i in range(len(data.test)):
+        item = data.test[i]
         h, w = item["sharp"].shape[:2]
         size = (min(s["eval_crop"], h) // 4 * 4, min(s["eval_crop"], w) // 4 * 4)
         box = structured_crop_box(item["sharp"], size)
-        items.append({"name": item["name"], "blur": item["blur"][box], "sharp": item["sharp"][box],
-                      "defocus": item.get("defocus", float("nan"))})
-    return items
+        crop = {"name": item["name"], "blur": item["blur"][box], "sharp": item["sharp"][box],
+                "defocus": item.get("defocus", float("nan"))}
+        (candidates if crop["sharp"].std() >= min_contrast else dropped).append(crop)
+    if dropped:
+        print(f"test_crops: left out {len(dropped)} featureless test image(s) (reference std < "
+              f"{min_contrast}): {', '.join(sorted({c['name'].split('/')[0] for c in dropped}))}")
+    if not candidates:
+        raise ValueError(f"no test image has a reference with std ≥ {min_contrast}")
+    n = len(candidates) if s["n_test"] is None else min(s["n_test"], len(candidates))
+    # Spread the chosen images over the whole remaining test set (sources, defocus values).
+    picks = np.unique(np.linspace(0, len(candidates) - 1, n).round().astype(int))
+    return [candidates[int(i)] for i in picks]
 
 
 # ------------------------------------------------------------------------------- training
