@@ -46,7 +46,8 @@ def _standin_entry(tmp_path, name="standin-net", **changes):
 def test_registry_contents():
     names = [e.name for e in W.list_weights()]
     assert names == [VGG19_SUBSET, "lpips-v0.1-vgg-lin", "dists-alpha-beta",
-                     "vgg19-torchvision", "vgg16-torchvision"]
+                     "vgg19-torchvision", "vgg16-torchvision", "nafnet-gopro-width32",
+                     "hinet-gopro", "restormer-motion-deblurring"]
     assert W.entry(VGG19_SUBSET).sha256.startswith("fe24aa2b")
     assert W.entry(VGG19_SUBSET).preprocessing == {
         "input": "RGB", "scale": 255.0, "offset": 0.0, "mean": [123.68, 116.779, 103.939],
@@ -57,7 +58,10 @@ def test_registry_contents():
     assert W.entry("vgg19-torchvision").url.endswith("/vgg19-dcbb9e9d.pth")
     for e in W.list_weights():  # every entry either downloads or says why it cannot
         assert e.url or "url" in e.notes.lower() or "no direct" in e.notes.lower(), e.name
-        assert e.sha256 or e.sha256_prefix, e.name
+        # no published checksum is said so, and such a file is never downloaded by deblurlab
+        assert e.sha256 or e.sha256_prefix or "checksum" in e.notes, e.name
+    for name in ("nafnet-gopro-width32", "hinet-gopro", "restormer-motion-deblurring"):
+        assert W.entry(name).state_dict_key == "params"  # BasicSR checkpoints
 
 
 def test_unknown_name_lists_valid_names():
@@ -196,3 +200,34 @@ def test_standin_that_is_not_a_state_dict(isolated, tmp_path):
     e = dataclasses.replace(e, filename="list.pt", sha256=sha256sum(wdir / "list.pt"))
     with pytest.raises(ValueError, match="list.pt' is not a state dict"):
         W.load_state_dict(e)
+
+
+def test_entry_without_checksum_is_never_downloaded(isolated, monkeypatch):
+    def no_download(*args, **kwargs):
+        raise AssertionError("download attempted without a checksum")
+
+    monkeypatch.setattr(W, "download", no_download)
+    with pytest.raises(W.WeightsNotFoundError, match="No checksum is published"):
+        W.locate("restormer-motion-deblurring", allow_download=True)
+
+
+def test_standin_basicsr_checkpoint_loads_strictly_and_misfits_are_named(isolated, tmp_path):
+    wdir, _ = isolated
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Conv2d(2, 1, 1))
+    torch.save({"params": model.state_dict(), "iter": 7}, wdir / "basicsr.pth")
+    e = W.WeightsEntry("standin-basicsr", "basicsr.pth", None, None, "test", {}, "stand-in",
+                       state_dict_key="params")
+    fresh = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Conv2d(2, 1, 1)).train()
+    loaded = W.load_pretrained(fresh, e)
+    assert not loaded.training
+    assert torch.equal(loaded[0].weight, model[0].weight)
+    wider = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.Conv2d(4, 1, 1), torch.nn.ReLU(),
+                                torch.nn.Conv2d(1, 1, 1))
+    before = wider[0].weight.clone()
+    with pytest.raises(ValueError, match=r"missing 3.bias, 3.weight; unexpected none; shape "
+                                         r"mismatch 0.bias, 0.weight, 1.weight"):
+        W.load_pretrained(wider, e)
+    assert torch.equal(wider[0].weight, before)  # nothing half-loaded
+    torch.save(model.state_dict(), wdir / "plain.pth")  # lacks the 'params' wrapper
+    with pytest.raises(ValueError, match="has no 'params' entry"):
+        W.load_state_dict(dataclasses.replace(e, filename="plain.pth"))

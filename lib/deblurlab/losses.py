@@ -1,7 +1,7 @@
-"""Training losses: pixel losses, the VGG19 perceptual loss and the frequency loss of paper 000.
+"""Training losses: pixel, VGG19 perceptual, frequency and edge losses (papers 000 and 001).
 
 Every loss takes ``(pred, target)``, float tensors ``(N, C, H, W)`` of the same shape (images in
-[0, 1]), and returns a scalar tensor. Formulas (METHODS §1.4–1.5):
+[0, 1]), and returns a scalar tensor. Formulas (METHODS §1.4–1.5, §2.4):
 
 * ``l1_loss`` = mean |p − t|; ``mse_loss`` = mean (p − t)²;
   ``charbonnier`` = mean sqrt((p − t)² + ε²);
@@ -10,7 +10,10 @@ Every loss takes ``(pred, target)``, float tensors ``(N, C, H, W)`` of the same 
   features are computed without gradient;
 * :class:`FrequencyLoss` (reconstruction of paper 000's L_f) = mean over (n, c, u, v) of
   |F(p) − F(t)| (modulus of the complex difference, 2-D FFT per channel), or the amplitude-only
-  variant mean | |F(p)| − |F(t)| |;
+  variant mean | |F(p)| − |F(t)| |, or MIMO-UNet's real/imaginary variant
+  mean over (n, c, u, v, part) of |Re/Im F(p) − Re/Im F(t)|;
+* :class:`EdgeLoss` (MPRNet; paper 001's L_e) = mean sqrt((Δ(p) − Δ(t))² + ε²) with Δ a
+  one-level Laplacian-pyramid band, ``I − G(up(down(G(I))))``;
 * :class:`CompositeLoss` = L1 + α·L_VGG + β·L_f with α = 0.3, β = 3·10⁻⁴ by default.
 
 For :func:`deblurlab.train.fit`, :func:`loss_terms` returns the same composite as the
@@ -18,6 +21,8 @@ For :func:`deblurlab.train.fit`, :func:`loss_terms` returns the same composite a
 
     losses, weights = loss_terms(alpha=0.3, beta=3e-4, layer="conv_2_1")
     history = fit(model, data, losses=losses, weights=weights, steps=1000)
+
+and :func:`midnet_loss_terms` does the same for paper 001's ``L1 + 0.05·L_e + 0.01·L_f``.
 
 Example:
     >>> import torch
@@ -41,8 +46,8 @@ from .models.vgg import RANDOM_FOR_TESTS, VGGFeatures
 from .weights import WeightsEntry
 from .weights import entry as weights_entry
 
-__all__ = ["CompositeLoss", "FrequencyLoss", "PerceptualLoss", "charbonnier", "l1_loss",
-           "loss_terms", "mse_loss"]
+__all__ = ["CompositeLoss", "EdgeLoss", "FrequencyLoss", "PerceptualLoss", "charbonnier",
+           "l1_loss", "loss_terms", "midnet_loss_terms", "mse_loss"]
 
 DEFAULT_VGG_WEIGHTS = "vgg19-imagenet-conv1_1-conv3_4"
 
@@ -157,11 +162,22 @@ class FrequencyLoss(nn.Module):
     """Fourier-domain L1 loss (paper 000's L_f, reconstructed; METHODS §1.5).
 
     ``mode="complex"`` (default): ``|F(pred) − F(target)|``, the modulus of the complex
-    difference; ``mode="amplitude"``: ``| |F(pred)| − |F(target)| |`` (ignores phase). ``F`` is
-    ``torch.fft.fft2`` over (H, W) of every channel with normalisation ``norm``:
-    ``"backward"`` (default, un-normalised), ``"ortho"`` (÷ sqrt(H·W)) or ``"forward"``
-    (÷ H·W). ``reduction``: ``"mean"`` over (N, C, H, W) frequencies, or ``"sum"``.
-    By the triangle inequality the complex loss is ≥ the amplitude loss. Computed in float32.
+    difference; ``mode="amplitude"``: ``| |F(pred)| − |F(target)| |`` (ignores phase);
+    ``mode="real_imag"``: ``|Re ΔF|`` and ``|Im ΔF|`` as two separate terms — the L1 loss on the
+    stacked real and imaginary parts of MIMO-UNet's "MSFR" loss (``chosj95/MIMO-UNet``,
+    ``train.py``; paper 001 option, METHODS §2.4). ``F`` is ``torch.fft.fft2`` over (H, W) of
+    every channel with normalisation ``norm``: ``"backward"`` (default, un-normalised),
+    ``"ortho"`` (÷ sqrt(H·W)) or ``"forward"`` (÷ H·W). ``reduction``: ``"mean"`` over the
+    (N, C, H, W) frequencies — over (N, C, H, W, 2) for ``"real_imag"``, i.e. ``(mean |Re ΔF| +
+    mean |Im ΔF|) / 2`` — or ``"sum"``. By the triangle inequality the complex loss is ≥ the
+    amplitude loss. Computed in float32.
+
+    ``"real_imag"`` uses the full two-sided spectrum: MIMO-UNet calls the old
+    ``torch.rfft(x, signal_ndim=2, normalized=False, onesided=False)``, which despite its name
+    returns the whole ``fft2`` as (real, imag) pairs, and averages with ``nn.L1Loss``. Ports that
+    switched to ``torch.fft.rfft2`` keep only the one-sided half (W//2 + 1 columns) and so get
+    a slightly different mean. MIMO-UNet's weight 0.1 and sum over its three output scales are
+    the caller's business (one scale here).
 
     Shapes:
         pred, target: ``(N, C, H, W)``; output scalar.
@@ -172,13 +188,17 @@ class FrequencyLoss(nn.Module):
         >>> p[0, 0, 0, 0] = 1.0; t[0, 0, 0, 1] = 1.0   # same amplitude spectrum, shifted
         >>> FrequencyLoss()(p, t).item(), FrequencyLoss(mode="amplitude")(p, t).item()
         (1.0, 0.0)
+        >>> FrequencyLoss(mode="real_imag")(p, t).item()  # Re ΔF = (0, 2, 0, 2), Im ΔF = 0
+        0.5
     """
+
+    MODES: tuple[str, ...] = ("complex", "amplitude", "real_imag")
 
     def __init__(self, mode: str = "complex", norm: str = "backward",
                  reduction: str = "mean") -> None:
         super().__init__()
-        if mode not in ("complex", "amplitude"):
-            raise ValueError(f"mode must be 'complex' or 'amplitude', got {mode!r}")
+        if mode not in self.MODES:
+            raise ValueError(f"mode must be one of {self.MODES}, got {mode!r}")
         if norm not in ("backward", "ortho", "forward"):
             raise ValueError(f"norm must be 'backward', 'ortho' or 'forward', got {norm!r}")
         if reduction not in ("mean", "sum"):
@@ -189,11 +209,77 @@ class FrequencyLoss(nn.Module):
         _check_pair(pred, target)
         fp = torch.fft.fft2(pred.float(), norm=self.norm)
         ft = torch.fft.fft2(target.float(), norm=self.norm)
-        diff = (fp - ft).abs() if self.mode == "complex" else (fp.abs() - ft.abs()).abs()
+        if self.mode == "complex":
+            diff = (fp - ft).abs()
+        elif self.mode == "amplitude":
+            diff = (fp.abs() - ft.abs()).abs()
+        else:  # real_imag
+            diff = torch.view_as_real(fp - ft).abs()
         return diff.mean() if self.reduction == "mean" else diff.sum()
 
     def extra_repr(self) -> str:
         return f"mode={self.mode!r}, norm={self.norm!r}, reduction={self.reduction!r}"
+
+
+#: 1-D taps of the 5×5 Gaussian of MPRNet's edge loss (they sum to 1).
+EDGE_TAPS: tuple[float, ...] = (0.05, 0.25, 0.4, 0.25, 0.05)
+
+
+class EdgeLoss(nn.Module):
+    """Edge loss of MPRNet (Zamir et al. 2021), paper 001's L_e (METHODS §2.4).
+
+    ``Δ(I) = I − G(up(down(G(I))))``: ``G`` = depthwise 5×5 Gaussian, the outer product of
+    :data:`EDGE_TAPS` with itself, with replicate padding; ``down`` keeps every 2nd pixel (even
+    rows and columns); ``up`` puts those samples back in place, ×4, with zeros in between. The
+    loss is the per-pixel Charbonnier ``mean sqrt((Δ(pred) − Δ(target))² + eps²)`` over
+    (N, C, H, W). Works for any number of channels and any ``H``, ``W`` ≥ 3, on the inputs'
+    device and dtype (``fit`` does not move losses, so the kernel follows the inputs).
+
+    Identical images give ``eps``. Δ is linear and removes a constant away from the borders,
+    but not within 2 pixels of them (the padded zero-inserted image is not constant there), so
+    adding a constant to ``pred`` changes the loss only through the border pixels.
+
+    Shapes:
+        pred, target: ``(N, C, H, W)``; output scalar.
+
+    Example:
+        >>> import torch
+        >>> x = torch.rand(1, 3, 16, 16)
+        >>> round(EdgeLoss()(x, x).item(), 6)
+        0.001
+    """
+
+    def __init__(self, eps: float = 1e-3) -> None:
+        super().__init__()
+        if not (isinstance(eps, (int, float)) and not isinstance(eps, bool) and eps > 0):
+            raise ValueError(f"eps must be a positive number, got {eps!r}")
+        self.eps = float(eps)
+        k = torch.tensor(EDGE_TAPS, dtype=torch.float64)  # cast per call: exact in float64
+        self.register_buffer("kernel", torch.outer(k, k), persistent=False)
+
+    def gauss(self, x: Tensor) -> Tensor:
+        """``G(x)``: depthwise 5×5 Gaussian with replicate padding, same shape as ``x``."""
+        c = x.shape[1]
+        k = self.kernel.to(device=x.device, dtype=x.dtype).expand(c, 1, 5, 5)
+        return F.conv2d(F.pad(x, (2, 2, 2, 2), mode="replicate"), k, groups=c)
+
+    def laplacian(self, x: Tensor) -> Tensor:
+        """``Δ(x) = x − G(up(down(G(x))))`` (MPRNet's ``laplacian_kernel``)."""
+        g = self.gauss(x)
+        up = torch.zeros_like(g)
+        up[:, :, ::2, ::2] = 4 * g[:, :, ::2, ::2]
+        return x - self.gauss(up)
+
+    def forward(self, pred: Tensor, target: Tensor) -> Tensor:
+        _check_pair(pred, target)
+        if pred.ndim != 4 or min(pred.shape[-2:]) < 3:
+            raise ValueError(f"EdgeLoss expects (N, C, H, W) with H, W ≥ 3, got "
+                             f"{tuple(pred.shape)}")
+        d = self.laplacian(pred) - self.laplacian(target)
+        return torch.sqrt(d * d + self.eps * self.eps).mean()
+
+    def extra_repr(self) -> str:
+        return f"eps={self.eps}"
 
 
 class CompositeLoss(nn.Module):
@@ -271,4 +357,36 @@ def loss_terms(
         losses["vgg"], w["vgg"] = PerceptualLoss(layer, weights), alpha
     if beta > 0:
         losses["freq"], w["freq"] = frequency or FrequencyLoss(), beta
+    return losses, w
+
+
+def midnet_loss_terms(
+    lambda_edge: float = 0.05,
+    lambda_fft: float = 0.01,
+    *,
+    frequency: FrequencyLoss | None = None,
+) -> tuple[dict[str, Callable[[Tensor, Tensor], Tensor]], dict[str, float]]:
+    """Paper 001's loss ``L1 + λ1·L_e + λ2·L_f`` as ``(losses, weights)`` for ``fit``.
+
+    Returns ``({"l1": l1_loss, "edge": EdgeLoss(), "fft": FrequencyLoss},
+    {"l1": 1.0, "edge": lambda_edge, "fft": lambda_fft})`` (METHODS §2.4: λ1 = 0.05,
+    λ2 = 0.01); a term whose weight is 0 is left out of both. ``frequency`` defaults to
+    ``FrequencyLoss()`` (complex modulus, un-normalised FFT); pass
+    ``FrequencyLoss(mode="real_imag")`` for MIMO-UNet's variant.
+
+    Example:
+        >>> losses, weights = midnet_loss_terms()
+        >>> sorted(losses), weights
+        (['edge', 'fft', 'l1'], {'l1': 1.0, 'edge': 0.05, 'fft': 0.01})
+        >>> sorted(midnet_loss_terms(lambda_fft=0)[0])
+        ['edge', 'l1']
+    """
+    lambda_edge = _check_weight("lambda_edge", lambda_edge)
+    lambda_fft = _check_weight("lambda_fft", lambda_fft)
+    losses: dict[str, Callable[[Tensor, Tensor], Tensor]] = {"l1": l1_loss}
+    w: dict[str, float] = {"l1": 1.0}
+    if lambda_edge > 0:
+        losses["edge"], w["edge"] = EdgeLoss(), lambda_edge
+    if lambda_fft > 0:
+        losses["fft"], w["fft"] = frequency or FrequencyLoss(), lambda_fft
     return losses, w

@@ -204,12 +204,15 @@ def _as_dataset(data: Any, what: str) -> Any:
     return data
 
 
-def _as_images(t: Tensor) -> Tensor:
+def _as_images(t: Tensor, allow_bursts: bool = False) -> Tensor:
+    """Batch of images ``(N, C, H, W)`` (grey ``(N, H, W)`` gets a channel); with
+    ``allow_bursts`` also bursts of frames ``(N, frames, C, H, W)``, for burst networks."""
     t = t.float()
     if t.ndim == 3:  # a batch of grey (H, W) images
         t = t.unsqueeze(1)
-    if t.ndim != 4:
-        raise ValueError(f"expected images batched as (N, C, H, W), got shape {tuple(t.shape)}")
+    if t.ndim != 4 and not (allow_bursts and t.ndim == 5):
+        what = "(N, C, H, W) or bursts (N, frames, C, H, W)" if allow_bursts else "(N, C, H, W)"
+        raise ValueError(f"expected images batched as {what}, got shape {tuple(t.shape)}")
     return t
 
 
@@ -224,7 +227,7 @@ def _split_batch(batch: Any, input_key: str, target_key: str) -> tuple[Tensor, T
         x, y = batch[0], batch[1]
     else:
         raise TypeError(f"data items must be dicts or (input, target) pairs, got {type(batch)}")
-    return _as_images(torch.as_tensor(x)), _as_images(torch.as_tensor(y))
+    return _as_images(torch.as_tensor(x), allow_bursts=True), _as_images(torch.as_tensor(y))
 
 
 class _EpochSampler:
@@ -466,6 +469,7 @@ def fit(
     log_every: int = 10,
     progress: bool = True,
     num_workers: int = 0,
+    collate_fn: Callable[[list[Any]], Any] | None = None,
     grad_clip: float | None = None,
     input_key: str = "blur",
     target_key: str = "sharp",
@@ -509,6 +513,8 @@ def fit(
         log_every: steps per history row.
         progress: show a tqdm progress bar.
         num_workers: DataLoader worker processes.
+        collate_fn: how items become a batch (default ``default_collate``; e.g.
+            :func:`deblurlab.tem.collate_bursts` for bursts of different frame counts).
         grad_clip: clip the global gradient norm to this value.
         input_key, target_key: item keys of input and target.
         on_interrupt: ``"raise"`` (save, then re-raise ``KeyboardInterrupt``) or ``"return"``
@@ -623,7 +629,7 @@ def fit(
                 train_set.set_epoch(sampler.epoch)
             loader = DataLoader(
                 train_set, batch_sampler=sampler.remaining(), num_workers=num_workers,
-                collate_fn=default_collate, pin_memory=device.type == "cuda",
+                collate_fn=collate_fn or default_collate, pin_memory=device.type == "cuda",
                 generator=torch.Generator().manual_seed(seed + sampler.epoch))
             for batch in loader:
                 x, y = _split_batch(batch, input_key, target_key)

@@ -42,6 +42,7 @@ __all__ = [
     "entry",
     "hub_checkpoints_dir",
     "list_weights",
+    "load_pretrained",
     "load_state_dict",
     "locate",
 ]
@@ -89,6 +90,9 @@ class WeightsEntry:
         Provenance and caveats.
     sha256_prefix : str or None
         Leading hex digits of the sha256 when only those are published (torchvision file names).
+    state_dict_key : str or None
+        Key under which the file keeps its state dict (``"params"`` for BasicSR checkpoints such
+        as NAFNet, HINet and Restormer); ``None`` when the file is the state dict itself.
     """
 
     name: str
@@ -99,6 +103,7 @@ class WeightsEntry:
     preprocessing: dict[str, Any]
     notes: str
     sha256_prefix: str | None = None
+    state_dict_key: str | None = None
 
     def preprocess(self, images: torch.Tensor) -> torch.Tensor:
         """Map an RGB batch ``(N, 3, H, W)`` in [0, 1] to what these weights expect.
@@ -203,6 +208,46 @@ _ENTRIES = (
         notes="Full torchvision VGG16 (IMAGENET1K_V1), the LPIPS/DISTS backbone. Only the sha256 "
               "prefix in the file name is known, so only the prefix is verified.",
     ),
+    WeightsEntry(
+        name="nafnet-gopro-width32",
+        filename="NAFNet-GoPro-width32.pth",
+        url=None,
+        sha256=None,
+        licence="MIT",
+        preprocessing={"input": "RGB", "scale": 1.0, "offset": 0.0, "mean": None, "std": None},
+        notes="Official NAFNet width-32 GoPro deblurring checkpoint (megvii-research/NAFNet, "
+              "README 'Results and Pre-trained Models', a Google Drive link: no direct file URL "
+              "and no published checksum). State dict under 'params'; build "
+              "NAFNet(img_channel=3, width=32, enc_blk_nums=(1, 1, 1, 28), middle_blk_num=1, "
+              "dec_blk_nums=(1, 1, 1, 1)). Loaded strictly: a file that does not fit fails.",
+        state_dict_key="params",
+    ),
+    WeightsEntry(
+        name="hinet-gopro",
+        filename="HINet-GoPro.pth",
+        url=None,
+        sha256=None,
+        licence="MIT",
+        preprocessing={"input": "RGB", "scale": 1.0, "offset": 0.0, "mean": None, "std": None},
+        notes="Official HINet GoPro checkpoint (megvii-model/HINet, README 'Pretrained models', "
+              "a Google Drive link: no direct file URL and no published checksum). State dict "
+              "under 'params'; build HINet(wf=64, hin_position_left=3, hin_position_right=4) "
+              "(the GoPro option files; the class default 0..4 does not fit it).",
+        state_dict_key="params",
+    ),
+    WeightsEntry(
+        name="restormer-motion-deblurring",
+        filename="motion_deblurring.pth",
+        url="https://github.com/swz30/Restormer/releases/download/v1.0/motion_deblurring.pth",
+        sha256=None,
+        licence="see the upstream repository swz30/Restormer (not redistributed here)",
+        preprocessing={"input": "RGB", "scale": 1.0, "offset": 0.0, "mean": None, "std": None},
+        notes="Official Restormer motion-deblurring (GoPro) checkpoint. No checksum is "
+              "published, so deblurlab does not download it: fetch it yourself from the url. "
+              "State dict under 'params'; build Restormer() with the motion-deblurring config "
+              "(dim 48, blocks [4, 6, 6, 8], refinement 4, heads [1, 2, 4, 8], bias False).",
+        state_dict_key="params",
+    ),
 )
 _REGISTRY = {e.name: e for e in _ENTRIES}
 
@@ -264,7 +309,10 @@ def locate(
     if allow_download is None:
         allow_download = os.environ.get(ALLOW_DOWNLOAD_ENV, "").strip().lower() in ("1", "true", "yes")
     failure = ""
-    if allow_download and e.url:
+    checksum_known = e.sha256 is not None or e.sha256_prefix is not None
+    if allow_download and e.url and not checksum_known:
+        failure = " No checksum is published for it, so deblurlab does not download it."
+    elif allow_download and e.url:
         try:
             path = download(e.url, hub / e.filename, sha256=e.sha256,
                             sha256_prefix=e.sha256_prefix, progress=progress)
@@ -288,16 +336,49 @@ def load_state_dict(
     See :func:`locate` for the search order and errors. A file that is not a plain mapping of
     names to tensors raises ``ValueError`` naming the file.
     """
-    path = locate(name, allow_download=allow_download, progress=progress)
+    e = name if isinstance(name, WeightsEntry) else entry(name)
+    path = locate(e, allow_download=allow_download, progress=progress)
     try:
         obj = torch.load(path, weights_only=True, map_location="cpu")
     except Exception as exc:  # unpickling errors come in many types
         raise ValueError(f"cannot load '{path}' as a torch state dict: {exc}") from exc
+    if e.state_dict_key is not None:
+        if not isinstance(obj, Mapping) or e.state_dict_key not in obj:
+            raise ValueError(f"'{path}' has no '{e.state_dict_key}' entry: not the checkpoint "
+                             f"'{e.name}' expects")
+        obj = obj[e.state_dict_key]
     if not isinstance(obj, Mapping) or not all(
         isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj.items()
     ):
         raise ValueError(f"'{path}' is not a state dict (a mapping of names to tensors)")
     return dict(obj)
+
+
+def load_pretrained(model: torch.nn.Module, name: str | WeightsEntry, *,
+                    allow_download: bool | None = None) -> torch.nn.Module:
+    """Load registry weights ``name`` into ``model`` strictly (every key, every shape) and
+    return it in eval mode.
+
+    Raises:
+        WeightsNotFoundError: the file is nowhere (see :func:`locate`).
+        ValueError: the file does not fit the model — names the missing, unexpected or
+            mis-shaped keys, so a wrong configuration never runs with half-random weights.
+    """
+    e = name if isinstance(name, WeightsEntry) else entry(name)
+    state = load_state_dict(e, allow_download=allow_download)
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    shapes = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
+    if missing or unexpected or shapes:
+        def few(keys: list[str]) -> str:
+            return ", ".join(keys[:5]) + (f" … ({len(keys)} in all)" if len(keys) > 5 else "")
+        raise ValueError(
+            f"weights '{e.name}' do not fit {type(model).__name__}: "
+            f"missing {few(missing) or 'none'}; unexpected {few(unexpected) or 'none'}; "
+            f"shape mismatch {few(shapes) or 'none'}. {e.notes}")
+    model.load_state_dict(state, strict=True)
+    return model.eval()
 
 
 def _verified(e: WeightsEntry, path: Path) -> Path:

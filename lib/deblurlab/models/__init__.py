@@ -33,6 +33,17 @@ _REGISTRY: dict[str, ModelFactory | str] = {
     "residual_cnn": "deblurlab.models.simple:ResidualCNN",
     "small_unet": "deblurlab.models.simple:SmallUNet",
     "dhn": "deblurlab.models.dhn:DHN",
+    "dmphn": "deblurlab.models.dmphn:DMPHN",
+    "nafnet": "deblurlab.models.nafnet:NAFNet",
+    "midnet": "deblurlab.models.nafnet:MIDNet",
+    "hinet": "deblurlab.models.hinet:HINet",
+    "restormer": "deblurlab.models.restormer:Restormer",
+    "bu": "deblurlab.models.burst:BU",
+    "bdu": "deblurlab.models.dense_burst:BDU",
+    "fpn_mobilenet": "deblurlab.models.deblurgan:FPNMobileNet",
+    "arknet": "deblurlab.models.arknet:ARKNet",
+    "xydeblur": "deblurlab.models.xydeblur:XYDeblur",
+    "ehnet": "deblurlab.models.ehnet:EHNet",
 }
 
 
