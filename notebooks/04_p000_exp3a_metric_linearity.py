@@ -102,9 +102,6 @@ SETTINGS = {
 }
 if PROFILE not in SETTINGS:
     raise ValueError(f"PROFILE must be one of {sorted(SETTINGS)}, got {PROFILE!r}")
-unknown = set(REAL_SERIES) - {"dfnn-lightsheet", "reflected-focus", "smear-focus"}
-if unknown:
-    raise ValueError(f"unknown REAL_SERIES {sorted(unknown)}")
 S = SETTINGS[PROFILE]
 SIM_SIZE = S["size"] or 1024  # the simulated object needs a concrete size
 torch.manual_seed(SEED)
@@ -210,16 +207,8 @@ sim_ref = grey_crop(sim.reference)
 series["simulated"] = dict(unit="µm", kind=f"simulated {PHANTOM}, {OPTICS}, noise-free",
                            entries=[(float(d), grey_crop(p), sim_ref) for d, p in sim])
 
-if "dfnn-lightsheet" in REAL_SERIES and config.data_path("dfnn-lightsheet"):
-    fs = focus.load_dfnn_stack(grey=True).rescaled()
-    series["dfnn-lightsheet"] = dict(unit=fs.unit, kind="light-sheet fluorescence", entries=real_entries(fs))
-if "reflected-focus" in REAL_SERIES and config.data_path("reflected-focus"):
-    for field in focus.reflected_focus_fields():
-        fs = focus.load_reflected_focus(field=field, grey=True)
-        series[f"reflected {field}"] = dict(unit=fs.unit, kind="reflected light, wafer", entries=real_entries(fs))
-if "smear-focus" in REAL_SERIES and config.data_path("smear-focus"):
-    fs = focus.load_smear_focus(grey=True)
-    series["smear-focus"] = dict(unit=fs.unit, kind="brightfield smear", entries=real_entries(fs))
+for name, (kind, fs) in focus.available_real_series(REAL_SERIES).items():
+    series[name] = dict(unit=fs.unit, kind=kind, entries=real_entries(fs))
 fs = None  # drop the full-size images; only the crops are kept
 if len(series) == 1:
     print("no real focus series under the data root — the simulated series is the only input")

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import require_data
+from .config import data_path, require_data
 from .datasets import (IMAGE_EXTENSIONS, PairedDataset, PairedFolder, PairList, _strip_ext,
                        make_item, register_pair)
 from .io import read_image
@@ -584,6 +584,45 @@ def load_focus_series(name_or_path: str | Path, **kwargs: Any) -> FocusSeries:
     if not path.is_dir():
         raise ValueError(f"{key!r} is neither a focus set ({', '.join(FOCUS_SETS)}) nor a folder")
     return FOCUS_SETS[detect_focus_set(path)](root=path, **kwargs)
+
+
+#: The real focus series the notebooks compare (a data-set name → what it shows).
+REAL_SERIES_KINDS = {"dfnn-lightsheet": "light-sheet fluorescence",
+                     "reflected-focus": "reflected light, wafer",
+                     "smear-focus": "brightfield smear"}
+
+
+def available_real_series(names: Sequence[str] = tuple(REAL_SERIES_KINDS)
+                          ) -> dict[str, tuple[str, FocusSeries]]:
+    """Every real focus series of ``names`` found under the data root, grey, by display name.
+
+    ``dfnn-lightsheet`` is the 30-plane stack rescaled to fill [0, 1]
+    (:meth:`FocusSeries.rescaled`); ``reflected-focus`` gives one series per field
+    (``"reflected ix000_iy000"``, …); ``smear-focus`` is in focus *steps*. Missing data sets are
+    left out (the result may be empty).
+
+    Returns:
+        ``{display name: (kind, series)}`` in the order of ``names``.
+
+    Raises:
+        ValueError: a name that is not one of :data:`REAL_SERIES_KINDS`.
+    """
+    unknown = sorted(set(names) - set(REAL_SERIES_KINDS))
+    if unknown:
+        raise ValueError(f"unknown focus series {unknown}; choose from {sorted(REAL_SERIES_KINDS)}")
+    found: dict[str, tuple[str, FocusSeries]] = {}
+    for name in names:
+        if data_path(name) is None:
+            continue
+        kind = REAL_SERIES_KINDS[name]
+        if name == "dfnn-lightsheet":
+            found[name] = (kind, load_dfnn_stack(grey=True).rescaled())
+        elif name == "reflected-focus":
+            for field in reflected_focus_fields():
+                found[f"reflected {field}"] = (kind, load_reflected_focus(field=field, grey=True))
+        else:
+            found[name] = (kind, load_smear_focus(grey=True))
+    return found
 
 
 # --------------------------------------------------------------------------- pairs

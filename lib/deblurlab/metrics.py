@@ -408,6 +408,50 @@ def evaluate_pairs(
     return pd.DataFrame(rows, columns=["name", *names])
 
 
+def evaluate_methods(
+    outputs: Mapping[str, Sequence[ImageLike]],
+    items: Sequence[Mapping[str, Any]],
+    *,
+    metrics: Sequence[str] = ("psnr", "ssim"),
+    data_range: float = 1.0,
+    reference: str = "sharp",
+) -> pd.DataFrame:
+    """Per-image metric table for several methods restoring the same test items.
+
+    Args:
+        outputs: ``{method: [restored image per item]}``, images as for :func:`psnr`.
+        items: test items, each a mapping with ``"name"`` and the reference under ``reference``.
+        metrics: any of ``"psnr"``, ``"ssim"``, ``"ms_ssim"``.
+        data_range: see :func:`psnr` (1.0 for [0, 1] images, i.e. MAX = 255 on 8-bit data).
+        reference: the key of the reference image in every item.
+
+    Returns:
+        DataFrame, one row per (method, image): ``method``, ``image`` and one column per metric;
+        :func:`summarize` with ``by="method"`` (after dropping ``image``) gives mean ± std.
+
+    Raises:
+        ValueError: a method has a different number of outputs than there are items.
+
+    Example:
+        >>> import numpy as np
+        >>> ref = np.random.default_rng(0).random((16, 16))
+        >>> df = evaluate_methods({"same": [ref]}, [{"name": "a", "sharp": ref}])
+        >>> list(df.columns), float(df["ssim"].iloc[0])
+        (['method', 'image', 'psnr', 'ssim'], 1.0)
+    """
+    names = _check_metric_names(metrics)
+    dr = _check_data_range(data_range)
+    rows: list[dict[str, Any]] = []
+    for method, images in outputs.items():
+        if len(images) != len(items):
+            raise ValueError(f"{method}: {len(images)} outputs for {len(items)} test items")
+        for item, image in zip(items, images):
+            scores = _score(image, item[reference], names, dr, None)
+            rows.append({"method": method, "image": item["name"],
+                         **{m: float(scores[m][0]) for m in names}})
+    return pd.DataFrame(rows, columns=["method", "image", *names])
+
+
 def summarize(
     df: pd.DataFrame,
     *,

@@ -54,7 +54,7 @@ VARIANT_LABELS = {"baseline": "", "resize": "Resize", "smooth": "Smooth", "wt": 
 PROFILES: dict[str, dict[str, Any]] = {
     "smoke": dict(width=8, crop=48, batch=2, steps=4, lr=1e-3, eval_crop=128, n_test=2,
                   n_per_image=2, tile=128),
-    "quick": dict(width=8, crop=64, batch=8, steps=400, lr=5e-4, eval_crop=384, n_test=8,
+    "quick": dict(width=8, crop=64, batch=8, steps=300, lr=5e-4, eval_crop=384, n_test=8,
                   n_per_image=16, tile=256),
     "paper": dict(width=32, crop=256, batch=32, steps=89_000, lr=1e-4, eval_crop=1024, n_test=None,
                   n_per_image=64, tile=512),
@@ -136,15 +136,18 @@ def training_crops(data: MaterialsData, profile: str, *, seed: int = 0):
 MIN_TEST_CONTRAST = 0.02
 
 
-def test_crops(data: MaterialsData, profile: str, *, min_contrast: float = MIN_TEST_CONTRAST
+def test_crops(data: MaterialsData, profile: str, *, min_contrast: float = MIN_TEST_CONTRAST,
+               eval_crop: int | None = None, n_test: int | None = None
                ) -> list[dict[str, Any]]:
     """``eval_crop`` crops of the test pairs: what every table and figure is computed on.
 
     The window is the most structured one of the sharp image (:func:`structured_crop_box`), not
     the centre: the centre of the reflected-light test field is bare wafer, whose spectrum holds
-    nothing but noise at ±0.25 cycles/px.
+    nothing but noise at ±0.25 cycles/px. ``eval_crop`` and ``n_test`` override the profile's.
     """
     s = settings(profile)
+    s["eval_crop"] = eval_crop or s["eval_crop"]
+    s["n_test"] = n_test or s["n_test"]
     candidates, dropped = [], []
     for i in range(len(data.test)):
         item = data.test[i]

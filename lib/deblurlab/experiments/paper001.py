@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 from torch import nn
 
@@ -249,19 +248,8 @@ def restore(model: nn.Module, image: np.ndarray) -> np.ndarray:
     return np.clip(to_numpy(infer.predict(model, to_tensor(image))), 0.0, 1.0)
 
 
-def evaluate(outputs: dict[str, list[np.ndarray]], items: list[dict[str, Any]]) -> pd.DataFrame:
-    """PSNR (data range 1, i.e. MAX = 255 on 8-bit) and SSIM of every output against its
-    reference: one row per (method, image). :func:`deblurlab.metrics.summarize` with
-    ``by="method"`` turns it into the mean ± std table."""
-    rows = []
-    for method, images in outputs.items():
-        if len(images) != len(items):
-            raise ValueError(f"{method}: {len(images)} outputs for {len(items)} test items")
-        for it, image in zip(items, images):
-            rows.append({"method": method, "image": it["name"],
-                         "psnr": metrics.psnr(image, it["sharp"], data_range=1.0),
-                         "ssim": metrics.ssim(image, it["sharp"], data_range=1.0)})
-    return pd.DataFrame(rows)
+#: PSNR and SSIM (data range 1) per method and test item — :func:`deblurlab.metrics.evaluate_methods`.
+evaluate = metrics.evaluate_methods
 
 
 #: Paper 001's Table 1 applies the official GoPro checkpoints without retraining. Registry names

@@ -29,7 +29,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 from torch import nn
 from torch.utils.data import Dataset
@@ -48,7 +47,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     "smoke": dict(size="small", crop=32, batch=2, steps=3, n_train=64, source=160, n_sources=1,
                   test_crop=32, n_test=3, gan_steps=2),
     "quick": dict(size="small", crop=64, batch=4, steps=300, n_train=4800, source=512, n_sources=3,
-                  test_crop=128, n_test=12, gan_steps=300),
+                  test_source=1024, test_crop=128, n_test=12, gan_steps=300),
     "paper": dict(size="paper", crop=128, batch=8, steps=100_000, n_train=200_000, source=1024,
                   n_sources=8, test_crop=128, n_test=64, gan_steps=100_000),
 }
@@ -119,7 +118,10 @@ def sources(dataset: str, profile: str, *, split: str, seed: int = 0) -> dict[st
     kind = "kidney" if dataset == "kidney" else "calibration_grid"
     offset = 0 if split == "train" else 1000
     n = s["n_sources"] if split == "train" else 1
-    out = tem.burst_sources((kind,), n, s["source"], seed=seed + offset)
+    # The grid's cells scale with the image (2-4 across); a 512-px grid can hold no 128-px crop
+    # inside one cell, so the quick profile draws its 128-px test crops from a 1024-px source.
+    size = s["source"] if split == "train" else s.get("test_source", s["source"])
+    out = tem.burst_sources((kind,), n, size, seed=seed + offset)
     if dataset == "kidney" and profile != "smoke":
         real = tem.tissue_sources() or {}
         names = sorted(real)
@@ -259,17 +261,8 @@ def restore(model: nn.Module, frames: np.ndarray, *, gan: bool = False) -> np.nd
     return np.clip(out[0, 0].numpy(), 0.0, 1.0)
 
 
-def evaluate(outputs: dict[str, list[np.ndarray]], items: list[dict[str, Any]]) -> pd.DataFrame:
-    """PSNR and SSIM (data range 1) per method and test item."""
-    rows = []
-    for method, images in outputs.items():
-        if len(images) != len(items):
-            raise ValueError(f"{method}: {len(images)} outputs for {len(items)} test items")
-        for it, image in zip(items, images):
-            rows.append({"method": method, "image": it["name"],
-                         "psnr": metrics.psnr(image, it["sharp"], data_range=1.0),
-                         "ssim": metrics.ssim(image, it["sharp"], data_range=1.0)})
-    return pd.DataFrame(rows)
+#: PSNR and SSIM (data range 1) per method and test item — :func:`deblurlab.metrics.evaluate_methods`.
+evaluate = metrics.evaluate_methods
 
 
 def no_deblurring(items: list[dict[str, Any]]) -> list[np.ndarray]:
