@@ -15,6 +15,8 @@ Every loss takes ``(pred, target)``, float tensors ``(N, C, H, W)`` of the same 
 * :class:`EdgeLoss` (MPRNet; paper 001's L_e) = mean sqrt((Δ(p) − Δ(t))² + ε²) with Δ a
   one-level Laplacian-pyramid band, ``I − G(up(down(G(I))))``;
 * :class:`CompositeLoss` = L1 + α·L_VGG + β·L_f with α = 0.3, β = 3·10⁻⁴ by default.
+* :class:`MultiScaleLoss` / :func:`multiscale_mse` = Σ over the scales of a multi-scale
+  model's outputs of a per-scale loss against the target shrunk to that scale (paper 004, eq. 6).
 
 For :func:`deblurlab.train.fit`, :func:`loss_terms` returns the same composite as the
 ``(losses, weights)`` pair ``fit`` expects, so each term is logged on its own::
@@ -46,8 +48,9 @@ from .models.vgg import RANDOM_FOR_TESTS, VGGFeatures
 from .weights import WeightsEntry
 from .weights import entry as weights_entry
 
-__all__ = ["CompositeLoss", "EdgeLoss", "FrequencyLoss", "PerceptualLoss", "charbonnier",
-           "l1_loss", "loss_terms", "midnet_loss_terms", "mse_loss"]
+__all__ = ["CompositeLoss", "EdgeLoss", "FrequencyLoss", "MultiScaleLoss", "PerceptualLoss",
+           "charbonnier", "l1_loss", "loss_terms", "midnet_loss_terms", "mse_loss",
+           "multiscale_mse"]
 
 DEFAULT_VGG_WEIGHTS = "vgg19-imagenet-conv1_1-conv3_4"
 
@@ -95,6 +98,54 @@ def charbonnier(pred: Tensor, target: Tensor, eps: float = 1e-3) -> Tensor:
     """
     _check_pair(pred, target)
     return torch.sqrt((pred - target) ** 2 + eps * eps).mean()
+
+
+class MultiScaleLoss(nn.Module):
+    """Sum over scales of a per-scale loss (paper 004's eq. 6 with ``base = mse_loss``; Nah et
+    al.'s content loss up to the constant 1/(2K)).
+
+    ``forward(preds, target)``: ``preds`` is a tensor or the list ``[finest, coarser, …]`` a
+    multi-scale model returns in training mode; each scale is compared with ``target`` shrunk to
+    its size (bilinear, antialiased, as the model's input pyramid), and the losses are summed.
+    ``multiscale = True`` tells :func:`deblurlab.train.fit` to pass the whole list.
+
+    >>> t = torch.zeros(1, 1, 4, 4)
+    >>> MultiScaleLoss()([torch.ones(1, 1, 4, 4), torch.ones(1, 1, 2, 2)], t).item()
+    2.0
+    >>> MultiScaleLoss(l1_loss)(torch.ones(1, 1, 4, 4), t).item()   # one scale: the base loss
+    1.0
+    """
+
+    multiscale = True
+
+    def __init__(self, base: Callable[[Tensor, Tensor], Tensor] = mse_loss) -> None:
+        super().__init__()
+        self.base = base
+
+    def forward(self, preds: Tensor | Sequence[Tensor], target: Tensor) -> Tensor:
+        from .models.msunet import downscale
+
+        preds = [preds] if isinstance(preds, Tensor) else list(preds)
+        if not preds:
+            raise ValueError("MultiScaleLoss needs at least one prediction")
+        total = target.new_zeros(())
+        for p in preds:
+            factor = target.shape[-1] // p.shape[-1]
+            t = downscale(target, factor) if factor > 1 else target
+            total = total + self.base(p, t)
+        return total
+
+
+def multiscale_mse(preds: Tensor | Sequence[Tensor], target: Tensor) -> Tensor:
+    """Paper 004's eq. 6: Σ_k mean((L̂_k − L_k)²) over the scales of ``preds`` (finest first).
+
+    >>> multiscale_mse([torch.ones(1, 1, 4, 4), torch.zeros(1, 1, 2, 2)], torch.zeros(1, 1, 4, 4)).item()
+    1.0
+    """
+    return _MULTISCALE_MSE(preds, target)
+
+
+multiscale_mse.multiscale = True  # type: ignore[attr-defined]
 
 
 class PerceptualLoss(nn.Module):
@@ -390,3 +441,6 @@ def midnet_loss_terms(
     if lambda_fft > 0:
         losses["fft"], w["fft"] = frequency or FrequencyLoss(), lambda_fft
     return losses, w
+
+
+_MULTISCALE_MSE = MultiScaleLoss(mse_loss)

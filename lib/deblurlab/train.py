@@ -483,7 +483,10 @@ def fit(
 
     Args:
         model: maps ``(N, C, H, W)`` inputs to predictions shaped like the targets. Moved to
-            ``device``; left there in eval mode when ``fit`` returns.
+            ``device``; left there in eval mode when ``fit`` returns. A multi-scale model may
+            return the list ``[finest, coarser, …]`` in training mode (finest shaped like the
+            target): losses with ``multiscale = True`` (e.g.
+            :class:`deblurlab.losses.MultiScaleLoss`) get the list, the others the finest.
         train_data: map-style data set or ``(inputs, targets)`` tensors (module doc: contract).
         losses: ``{name: fn(pred, target) → scalar tensor}``.
         weights: ``{name: weight ≥ 0}`` with exactly the keys of ``losses`` (default: all 1).
@@ -636,12 +639,16 @@ def fit(
                 x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
                 opt.zero_grad(set_to_none=True)
                 with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-                    pred = model(x)
-                pred = pred.float()
-                if pred.shape != y.shape:
-                    raise ValueError(f"model output {tuple(pred.shape)} does not match the "
+                    out = model(x)
+                # A multi-scale model returns [finest, coarser, ...] in training mode: losses
+                # marked ``multiscale`` see the list, the others the finest prediction.
+                preds = [p.float() for p in out] if isinstance(out, (list, tuple)) \
+                    else [out.float()]
+                if preds[0].shape != y.shape:
+                    raise ValueError(f"model output {tuple(preds[0].shape)} does not match the "
                                      f"target {tuple(y.shape)}")
-                values = {name: fn(pred, y) for name, fn, _ in terms}
+                values = {name: fn(preds if getattr(fn, "multiscale", False) else preds[0], y)
+                          for name, fn, _ in terms}
                 total = sum(w * values[name] for name, _, w in terms)
                 scaler.scale(total).backward()
                 with _ShieldSigint():

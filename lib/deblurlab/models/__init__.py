@@ -44,6 +44,13 @@ _REGISTRY: dict[str, ModelFactory | str] = {
     "arknet": "deblurlab.models.arknet:ARKNet",
     "xydeblur": "deblurlab.models.xydeblur:XYDeblur",
     "ehnet": "deblurlab.models.ehnet:EHNet",
+    "unet": "deblurlab.models.msunet:UNet",
+    "msunet": "deblurlab.models.msunet:MultiScaleUNet",
+    "c2f_unet": "deblurlab.models.msunet:CoarseToFineUNet",
+    "deepdeblur": "deblurlab.models.deepdeblur:DeepDeblur",
+    "msresnet": "deblurlab.models.deepdeblur:MultiScaleResNet",
+    "ddn": "deblurlab.models.deepdeblur:DecoupledResNet",
+    "rdn": "deblurlab.models.rdn:RDN",
 }
 
 
