@@ -87,16 +87,24 @@ def draw_architecture(K: int, depth: int = 4, fusion: str = "sum"):
                 ax.add_patch(Rectangle((x0 + dx, y - 0.35), 1.0, 0.7, fc="#cfe3f7" if side == "E" else "#f7dccf", ec="k"))
                 ax.text(x0 + dx + 0.5, y, f"{side}{j}\n{16 * 2 ** j}ch", ha="center", va="center", fontsize=7)
                 pos[(k, side, j)] = (x0 + dx, y)
-            if j < d:
-                ax.add_patch(FancyArrowPatch((x0 + 1.0, y), (x0 + 1.6, y), arrowstyle="->", color="0.5"))
+            if j < d:   # the U-Net's own skip, and its down / up paths
+                ax.add_patch(FancyArrowPatch((x0 + 1.0, y), (x0 + 1.6, y), arrowstyle="-|>", mutation_scale=8, color="0.5"))
+                ax.add_patch(FancyArrowPatch((x0 + 0.5, y - 0.35), (x0 + 0.5, y - 0.65), arrowstyle="-|>", mutation_scale=8, color="0.5"))
+                if j + 1 < d:
+                    ax.add_patch(FancyArrowPatch((x0 + 2.1, y - 0.65), (x0 + 2.1, y - 0.35), arrowstyle="-|>", mutation_scale=8, color="0.5"))
+                else:
+                    ax.add_patch(FancyArrowPatch((x0 + 1.0, y - 1.0), (x0 + 2.1, y - 0.35), arrowstyle="-|>", mutation_scale=8, color="0.5"))
         ax.text(x0 + 1.3, 0.8, f"N{k + 1}: depth {d}\ninput B{k + 1} (H/{2 ** k})", ha="center", fontsize=8)
     for k in range(K - 1):                      # coarser net k+1 → finer net k
         for j in range(depth - k - 1):
             xd, yd = pos[(k + 1, "D", j)]
             xe, ye = pos[(k, "E", j + 1)]
-            ax.add_patch(FancyArrowPatch((xd, yd), (xe + 1.0, ye), arrowstyle="->", color="C3",
-                                         connectionstyle="arc3,rad=0.25", lw=1.2))
-    ax.set(xlim=(-0.5, 3.2 * K), ylim=(-depth - 0.8, 1.6), title=f"head-to-tail fusion, K = {K}, {fusion}")
+            ax.add_patch(FancyArrowPatch((xd + 0.5, yd - 0.35), (xe + 0.75, ye - 0.35), arrowstyle="-|>", color="C3",
+                                         mutation_scale=10, connectionstyle="arc3,rad=-0.35", lw=1.2))
+    ax.plot([], [], color="0.5", label="U-Net: down (max-pool), skip, up (transposed conv)")
+    ax.plot([], [], color="C3", label=f"head-to-tail: coarser decoder D_j → finer encoder level j+1 ({fusion})")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set(xlim=(-0.5, 3.2 * K), ylim=(-depth - 1.4, 1.6), title=f"head-to-tail fusion, K = {K}, {fusion}")
     ax.axis("off")
     return fig
 
@@ -136,8 +144,9 @@ PAPER = {"unet": 1_942_962, "sum_k2": 1_986_116, "sum_k3": 2_543_478, "sum_k4": 
          "concat_k2": 1_986_116, "concat_k3": 2_543_478, "concat_k4": 2_942_760,
          "deepdeblur": 1_772_740, "ddn": 1_461_124, "msresnet": 4_384_262, "rdn": 811_778}
 params = P.parameter_table(channels=CHANNELS)
-params["paper"] = [PAPER.get(k) for k in params.index]
-params["difference %"] = [(100 * (n - p) / p) if p else None for n, p in zip(params["parameters"], params["paper"])]
+params["paper"] = pd.array([PAPER.get(k) for k in params.index], dtype="Int64")
+params["difference %"] = [round(100 * (n - p) / p, 3) if p else None
+                        for n, p in zip(params["parameters"], [PAPER.get(k) for k in params.index])]
 params.loc["concat_k4 − sum_k4", ["model", "parameters", "paper"]] = [
     "concatenation − summation, K = 4", params.loc["concat_k4", "parameters"] - params.loc["sum_k4", "parameters"],
     PAPER["concat_k4"] - PAPER["sum_k4"]]
