@@ -99,7 +99,7 @@ for ds in datasets:
 
 # %%
 gains = {}
-for ds in datasets:
+for ds in datasets if "unet" in MODELS else []:   # the comparison needs the U-Net row
     psnr = per_image[ds].groupby(["method", "distance"])["psnr"].mean().unstack()
     gains[ds] = (psnr.drop(index=["input", "unet"]) - psnr.loc["unet"]).round(3)
     gains[ds]["mean"] = gains[ds].mean(axis=1).round(3)
