@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .msunet import _check_input, pyramid
+from .msunet import MultiScaleOutputs, _check_input, pyramid
 
 
 class ResBlock(nn.Module):
@@ -51,7 +51,7 @@ def res_stack(cin: int, cout: int, width: int, n_res: int, kernel: int) -> nn.Se
                          nn.Conv2d(width, cout, kernel, padding=pad))
 
 
-class DeepDeblur(nn.Module):
+class DeepDeblur(MultiScaleOutputs):
     """Multi-scale CNN of Nah et al.; training mode returns all scales (finest first), eval mode
     the finest. ``H``, ``W`` must be multiples of ``2^(K−1)``."""
 
@@ -79,15 +79,11 @@ class DeepDeblur(nn.Module):
             outs[k] = self.scales[k](torch.cat([inputs[k], self.upconv[k](outs[k + 1])], 1))
         return outs
 
-    def forward(self, x: Tensor) -> Tensor | list[Tensor]:
-        outs = self.forward_scales(x)
-        return outs if self.training else outs[0]
-
     def extra_repr(self) -> str:
         return f"in_ch={self.in_ch}, K={self.K}, width={self.width}, n_res={self.n_res}"
 
 
-class MultiScaleResNet(nn.Module):
+class MultiScaleResNet(MultiScaleOutputs):
     """Na et al.'s baseline in paper 004: "the multi-scale network consisting of several ResNet".
 
     Built from that one sentence: ``K = 3`` scales, each a residual stack of 3×3 ResBlocks
@@ -118,10 +114,6 @@ class MultiScaleResNet(nn.Module):
                                align_corners=False)
             outs[k] = inputs[k] + self.scales[k](torch.cat([inputs[k], up], 1))
         return outs
-
-    def forward(self, x: Tensor) -> Tensor | list[Tensor]:
-        outs = self.forward_scales(x)
-        return outs if self.training else outs[0]
 
     def extra_repr(self) -> str:
         return f"in_ch={self.in_ch}, K={self.K}, width={self.width}, n_res={self.n_res}"

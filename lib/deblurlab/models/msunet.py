@@ -63,6 +63,19 @@ def pyramid(x: Tensor, levels: int) -> list[Tensor]:
     return [downscale(x, 2 ** k) for k in range(levels)]
 
 
+class MultiScaleOutputs(nn.Module):
+    """Base of the multi-scale networks: :meth:`forward_scales` returns every scale's prediction
+    (finest first); ``forward`` returns them all in training mode (for the per-scale loss, eq. 6)
+    and only the finest in eval mode (for inference and metrics)."""
+
+    def forward_scales(self, x: Tensor) -> list[Tensor]:
+        raise NotImplementedError
+
+    def forward(self, x: Tensor) -> Tensor | list[Tensor]:
+        outs = self.forward_scales(x)
+        return outs if self.training else outs[0]
+
+
 class UNet(nn.Module):
     """Classic U-Net (METHODS §5.2): ``depth`` max-pool down-samplings, widths ``width·2^i``,
     transposed-conv 2×2 up-sampling with concatenated skips, 1×1 output conv; no residual.
@@ -139,7 +152,7 @@ def _check_input(x: Tensor, in_ch: int, multiple: int, name: str) -> None:
                          f"with deblurlab.infer), got {tuple(x.shape[-2:])}")
 
 
-class MultiScaleUNet(nn.Module):
+class MultiScaleUNet(MultiScaleOutputs):
     """``K`` U-Nets of decreasing depth with head-to-tail cross-scale fusion (paper 004).
 
     Args:
@@ -189,15 +202,11 @@ class MultiScaleUNet(nn.Module):
             outs[k], coarse = net.decode(feats)
         return outs
 
-    def forward(self, x: Tensor) -> Tensor | list[Tensor]:
-        outs = self.forward_scales(x)
-        return outs if self.training else outs[0]
-
     def extra_repr(self) -> str:
         return f"K={self.K}, fusion={self.fusion!r}, depth={self.depth}, width={self.width}"
 
 
-class CoarseToFineUNet(nn.Module):
+class CoarseToFineUNet(MultiScaleOutputs):
     """The conventional residual cascade (eq. 2, Nah et al. as summarised by Cho et al.), built
     from the same U-Nets for a like-for-like contrast: ``L̂_K = B_K + N_K(B_K)``,
     ``L̂_k = B_k + N_k([B_k, ↑L̂_{k+1}])`` ("deblurred = blurred + details"), ↑ bilinear ×2.
@@ -232,13 +241,9 @@ class CoarseToFineUNet(nn.Module):
                 outs[k] = b + self.nets[k](torch.cat([b, up], 1))
         return outs
 
-    def forward(self, x: Tensor) -> Tensor | list[Tensor]:
-        outs = self.forward_scales(x)
-        return outs if self.training else outs[0]
-
     def extra_repr(self) -> str:
         return f"K={self.K}, depth={self.depth}, width={self.width}"
 
 
-__all__ = ["CoarseToFineUNet", "FUSIONS", "MultiScaleUNet", "UNet", "double_conv", "downscale",
-           "pyramid"]
+__all__ = ["CoarseToFineUNet", "FUSIONS", "MultiScaleOutputs", "MultiScaleUNet", "UNet",
+           "double_conv", "downscale", "pyramid"]
