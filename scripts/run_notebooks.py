@@ -34,6 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     (out / "notebooks").mkdir(parents=True, exist_ok=True)
     os.environ["DEBLURLAB_BUILD"] = str(out)  # the kernels inherit it; figures/tables go there
     os.environ.setdefault("MPLBACKEND", "Agg")
+    # The kernels run in notebooks/, so a relative data or weights folder given from the shell
+    # would point elsewhere there: make them absolute against the caller's directory.
+    for var in ("DEBLURLAB_DATA", "DEBLURLAB_WEIGHTS"):
+        if os.environ.get(var):
+            os.environ[var] = str(Path(os.environ[var]).expanduser().resolve())
 
     notebooks = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if args.only:
