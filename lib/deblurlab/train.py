@@ -32,6 +32,39 @@ or script stops there (``on_interrupt="return"`` returns the :class:`History` wi
 again with the same arguments continues where it stopped. Parameter updates are shielded from
 SIGINT, so a checkpoint never holds a half-applied optimizer step. Without ``checkpoint_dir``
 nothing is written, but the model in memory still holds the weights of the last completed step.
+
+Distributed training (torchrun, DistributedDataParallel)
+--------------------------------------------------------
+When ``torch.distributed`` is initialised (``torchrun`` and
+:func:`deblurlab.distributed.init_from_env`), ``fit`` trains data-parallel: it wraps the model in
+``DistributedDataParallel`` and every rank takes its contiguous share of each *global* batch —
+``batch_size`` is the global batch, split into ``batch_size / world_size`` items per rank (it must
+divide evenly). The global data order is the same seeded permutation as in one process, so step
+``t`` sees exactly the same items whatever the number of processes. DDP averages the ranks'
+gradients; each loss is a mean over the local batch, so the average equals the gradient of the mean
+over the global batch and the weights follow the one-process run up to floating-point rounding —
+provided the losses are means over equally sized shards and the model draws no random numbers and
+has no BatchNorm. Caveats:
+
+* BatchNorm normalises with the statistics of each rank's own shard unless ``sync_bn=True``
+  (converts to ``nn.SyncBatchNorm``, CUDA only), so with BatchNorm a run differs from the
+  one-process run with the same global batch.
+* Random layers (dropout) draw from each rank's own global RNGs, seeded from ``(seed, rank)``
+  (rank 0 uses ``seed`` itself): the run is repeatable, but not equal to the one-process run.
+* Rank 0 alone writes ``last.pt`` and the history files and shows the progress bar; the other
+  ranks wait at a barrier after each save, so when ``fit`` returns on any rank the files exist.
+  History rows hold the loss averaged over all ranks, on every rank.
+* Validation runs on rank 0 only (on the unwrapped model, its whole ``val_data``) and its scores
+  are sent to the others, so the numbers do not depend on the number of processes.
+* Checkpoints hold the unwrapped model's ``state_dict`` (no ``module.`` prefix) — they load in
+  one-process code — plus ``world_size`` and each rank's RNG state. Rank 0 reads the checkpoint
+  and sends it to the others, so only rank 0 needs to see ``checkpoint_dir`` (multi-node runs
+  without a shared file system resume too). A run may resume with another number of processes:
+  the sampler state counts global batches, so it stays valid as long as ``batch_size`` (global)
+  is unchanged; a changed ``batch_size`` is refused by the usual checkpoint check.
+* Ctrl-C under torchrun: rank 0 saves ``last.pt`` at its last completed step when it sees the
+  ``KeyboardInterrupt`` (no collective is involved, so it cannot hang); the last periodic
+  checkpoint is the fallback when the launcher terminates the workers first.
 """
 
 from __future__ import annotations
@@ -65,6 +98,7 @@ from .checkpoint import (
     restore_rng_state,
     save_weights,
 )
+from . import distributed as _dist
 from .config import default_device, seed_everything
 from .infer import predict
 
@@ -474,6 +508,8 @@ def fit(
     input_key: str = "blur",
     target_key: str = "sharp",
     on_interrupt: str = "raise",
+    sync_bn: bool = False,
+    ddp_options: Mapping[str, Any] | None = None,
 ) -> History:
     """Train ``model`` for ``steps`` optimizer steps on ``train_data``; resumable and repeatable.
 
@@ -491,7 +527,8 @@ def fit(
         losses: ``{name: fn(pred, target) → scalar tensor}``.
         weights: ``{name: weight ≥ 0}`` with exactly the keys of ``losses`` (default: all 1).
         steps: total optimizer steps, counted across resumptions.
-        batch_size: items per step; must not exceed the data set size.
+        batch_size: items per step; must not exceed the data set size. Under
+            ``torch.distributed`` the *global* batch, a multiple of the world size.
         lr: learning rate (peak, with a scheduler).
         optimizer: ``"adam"``, ``"adamw"``, ``"sgd"`` (momentum 0.9) or ``factory(params, lr)``.
         weight_decay: for the named optimizers.
@@ -502,7 +539,8 @@ def fit(
         metrics: ``fn(pred, target)`` or ``{name: fn}`` for validation; default PSNR
             (``data_range = 1``).
         seed: seeds Python/NumPy/torch and the data order.
-        device: default :func:`deblurlab.config.default_device`.
+        device: default :func:`deblurlab.config.default_device` (under ``torch.distributed``:
+            ``cuda:LOCAL_RANK`` with NCCL, else ``cpu``).
         amp: mixed precision (float16 autocast + GradScaler) on CUDA; ignored with a warning
             elsewhere.
         checkpoint_dir: where ``last.pt``, ``history.json`` and ``history.csv`` go; ``None``
@@ -522,6 +560,10 @@ def fit(
         input_key, target_key: item keys of input and target.
         on_interrupt: ``"raise"`` (save, then re-raise ``KeyboardInterrupt``) or ``"return"``
             (save, then return the history with ``interrupted=True``).
+        sync_bn: under ``torch.distributed``, convert the model's BatchNorm layers to
+            ``nn.SyncBatchNorm`` (in place; CUDA only) so they normalise over the global batch.
+        ddp_options: extra keyword arguments for ``DistributedDataParallel`` (e.g.
+            ``{"find_unused_parameters": True}``); used only under ``torch.distributed``.
 
     Returns:
         :class:`History` of all rows, including those of earlier, resumed runs.
@@ -559,13 +601,39 @@ def fit(
         val_every = max(1, steps // 10) if val_every is None else \
             _positive_int(val_every, "val_every")
 
-    device = torch.device(device) if device is not None else default_device()
+    distributed = _dist.is_distributed()
+    rank, world = _dist.rank(), _dist.world_size()
+    if isinstance(model, nn.parallel.DistributedDataParallel):
+        raise TypeError("pass the plain model, not a DistributedDataParallel wrapper: under "
+                        "torch.distributed fit wraps it itself (checkpoints hold the plain one)")
+    if batch_size % world:
+        lower, upper = batch_size // world * world, (batch_size // world + 1) * world
+        raise ValueError(
+            f"batch_size={batch_size} is the global batch and must be divisible by the world "
+            f"size {world} (each of the {world} processes takes an equal share); use "
+            f"{' or '.join(str(b) for b in (lower, upper) if b > 0)}")
+    if distributed:
+        device = _ddp_device(device)
+    else:
+        device = torch.device(device) if device is not None else default_device()
+        if sync_bn:
+            warnings.warn("sync_bn=True has no effect without torch.distributed", stacklevel=2)
     use_amp = bool(amp) and device.type == "cuda"
     if amp and not use_amp:
         warnings.warn(f"amp=True is only used on CUDA; training in float32 on {device}",
                       stacklevel=2)
+    if distributed and sync_bn:
+        if device.type != "cuda":
+            raise ValueError("sync_bn=True needs CUDA (nn.SyncBatchNorm has no CPU kernel); on "
+                             "CPU, BatchNorm statistics stay per process")
+        if nn.SyncBatchNorm.convert_sync_batchnorm(model) is not model:
+            raise ValueError("sync_bn=True cannot convert a model that is itself a BatchNorm "
+                             "layer; wrap it in a container")
     model.to(device)
-    seed_everything(seed)
+    # Rank 0 draws exactly what a one-process run draws; other ranks get their own streams so
+    # that random layers (dropout) are not identical copies across the shards.
+    seed_everything(seed if rank == 0 else int(np.random.SeedSequence([seed, rank])
+                                                .generate_state(1)[0]))
     sampler = _EpochSampler(len(train_set), batch_size, seed)
     opt = _make_optimizer(model, optimizer, lr, weight_decay)
     sched = _make_scheduler(opt, scheduler, steps, lr_min)
@@ -579,16 +647,25 @@ def fit(
     ckpt_path = folder / LAST_CHECKPOINT if folder is not None else None
     history = History(checkpoint_dir=folder)
     step = 0
-    resume_from = None
-    if resume is True and ckpt_path is not None and ckpt_path.exists():
-        resume_from = ckpt_path
-    elif resume not in (True, False, None):
-        resume_from = Path(resume)
-        if not resume_from.is_file():
-            raise FileNotFoundError(f"resume checkpoint not found: {resume_from}")
+
+    def read_checkpoint() -> tuple[Path | None, Any]:
+        resume_from = None
+        if resume is True and ckpt_path is not None and ckpt_path.exists():
+            resume_from = ckpt_path
+        elif resume not in (True, False, None):
+            resume_from = Path(resume)
+            if not resume_from.is_file():
+                raise FileNotFoundError(f"resume checkpoint not found: {resume_from}")
+        return resume_from, (load_file(resume_from) if resume_from is not None else None)
+
+    if distributed:
+        # Rank 0 reads and sends, so every rank resumes from the same file (or none) even when
+        # the other nodes cannot see checkpoint_dir.
+        resume_from, ckpt = _read_on_rank0(read_checkpoint)
+    else:
+        resume_from, ckpt = read_checkpoint()
     rng_state = capture_rng_state(cuda=device.type == "cuda")
     if resume_from is not None:
-        ckpt = load_file(resume_from)
         _check_checkpoint(ckpt, config, resume_from)
         check_state_dict(model, ckpt["model"], f"checkpoint {resume_from}")
         model.load_state_dict(ckpt["model"])
@@ -599,39 +676,70 @@ def fit(
             scaler.load_state_dict(ckpt["scaler"])
         sampler.load_state_dict(ckpt["sampler"])
         step, history.rows, rng_state = int(ckpt["step"]), list(ckpt["history"]), ckpt["rng"]
-        if step > steps:
+        rank_states = ckpt.get("rng_ranks")
+        if rank_states is not None and len(rank_states) == world:
+            rng_state = rank_states[rank]
+        elif rank > 0:
+            # Other world size: rank 0 continues the saved stream, the others start fresh ones.
+            seed_everything(int(np.random.SeedSequence([seed, rank, step]).generate_state(1)[0]))
+            rng_state = capture_rng_state(cuda=device.type == "cuda")
+        if step > steps and rank == 0:
             warnings.warn(f"checkpoint {resume_from} is at step {step}, beyond steps={steps}; "
                           f"its weights are loaded and no training happens", stacklevel=2)
 
-    def save_checkpoint() -> None:
+    net: nn.Module = model
+    if distributed:
+        from torch.nn.parallel import DistributedDataParallel
+
+        # After the resume load: DDP broadcasts rank 0's parameters and buffers on creation.
+        net = DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None,
+            **dict(ddp_options or {}))
+
+    def save_checkpoint(collective: bool = True) -> None:
+        """Rank 0 writes; with ``collective`` all ranks take part (RNG gather, barrier)."""
         if ckpt_path is None:
             return
-        atomic_save({
-            "format": CHECKPOINT_FORMAT, "step": step, "epoch": sampler.epoch,
-            "model": model.state_dict(), "optimizer": opt.state_dict(),
-            "scheduler": sched.state_dict() if sched is not None else None,
-            "scaler": scaler.state_dict(), "sampler": sampler.state_dict(), "rng": rng_state,
-            "history": history.rows, "config": config,
-        }, ckpt_path)
-        history.save(folder)
+        rank_states = None
+        if distributed and collective:
+            rank_states = [None] * world
+            torch.distributed.all_gather_object(rank_states, rng_state)
+        if rank == 0:
+            state = {
+                "format": CHECKPOINT_FORMAT, "step": step, "epoch": sampler.epoch,
+                "model": model.state_dict(), "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict() if sched is not None else None,
+                "scaler": scaler.state_dict(), "sampler": sampler.state_dict(), "rng": rng_state,
+                "history": history.rows, "config": config, "world_size": world,
+            }
+            if rank_states is not None:
+                state["rng_ranks"] = rank_states
+            atomic_save(state, ckpt_path)
+            history.save(folder)
+        if distributed and collective:
+            _dist.barrier()  # nobody reads or returns before the file is complete
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=steps, initial=min(step, steps), disable=not progress, desc="fit",
-               unit="step", dynamic_ncols=True)
+    bar = tqdm(total=steps, initial=min(step, steps), disable=not progress or rank != 0,
+               desc="fit", unit="step", dynamic_ncols=True)
     time_offset = float(history.rows[-1]["time"]) if history.rows else 0.0
     t_start = time.perf_counter()
     sums: dict[str, Tensor] = {}
     n_summed = 0
     # Restored last so that nothing after it draws on the global RNGs before the first step.
     restore_rng_state(rng_state)
-    model.train()
+    net.train()
+    share = batch_size // world
     try:
         while step < steps:
             if hasattr(train_set, "set_epoch"):
                 train_set.set_epoch(sampler.epoch)
+            batches = sampler.remaining()
+            if distributed:  # this rank's contiguous share of each global batch
+                batches = [b[rank * share:(rank + 1) * share] for b in batches]
             loader = DataLoader(
-                train_set, batch_sampler=sampler.remaining(), num_workers=num_workers,
+                train_set, batch_sampler=batches, num_workers=num_workers,
                 collate_fn=collate_fn or default_collate, pin_memory=device.type == "cuda",
                 generator=torch.Generator().manual_seed(seed + sampler.epoch))
             for batch in loader:
@@ -639,7 +747,7 @@ def fit(
                 x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
                 opt.zero_grad(set_to_none=True)
                 with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-                    out = model(x)
+                    out = net(x)
                 # A multi-scale model returns [finest, coarser, ...] in training mode: losses
                 # marked ``multiscale`` see the list, the others the finest prediction.
                 preds = [p.float() for p in out] if isinstance(out, (list, tuple)) \
@@ -669,20 +777,29 @@ def fit(
 
                 row: dict[str, Any] = {}
                 if step % log_every == 0 or step == steps:
-                    row.update({k: float(v) / n_summed for k, v in sums.items()})
+                    if distributed:  # the mean over all ranks, identical on every rank
+                        means = torch.stack([v.float() for v in sums.values()]) / n_summed
+                        torch.distributed.all_reduce(means)
+                        row.update(zip(sums, (means / world).tolist()))
+                    else:
+                        row.update({k: float(v) / n_summed for k, v in sums.items()})
                     sums, n_summed = {}, 0
                     if not math.isfinite(row["loss"]) and not use_amp:
                         raise FloatingPointError(
                             f"loss is {row['loss']} at step {step}; lower lr or set grad_clip")
                     bar.set_postfix(loss=f"{row['loss']:.4g}")
                 if val_data is not None and (step % val_every == 0 or step == steps):
-                    scores = evaluate(model, val_data, metrics=metric_fns,
-                                      losses=dict((n, f) for n, f, _ in terms),
-                                      weights={n: w for n, _, w in terms},
-                                      batch_size=val_batch_size, device=device,
-                                      num_workers=num_workers, input_key=input_key,
-                                      target_key=target_key)
-                    model.train()
+                    scores = None
+                    if rank == 0:
+                        scores = evaluate(model, val_data, metrics=metric_fns,
+                                          losses=dict((n, f) for n, f, _ in terms),
+                                          weights={n: w for n, _, w in terms},
+                                          batch_size=val_batch_size, device=device,
+                                          num_workers=num_workers, input_key=input_key,
+                                          target_key=target_key)
+                        model.train()
+                    if distributed:
+                        scores = _dist.broadcast_object(scores)
                     row.update({f"val_{k}": v for k, v in scores.items()})
                 if row:
                     history.rows.append({
@@ -696,13 +813,45 @@ def fit(
         save_checkpoint()
     except KeyboardInterrupt:
         history.interrupted = True
-        save_checkpoint()
+        # The other ranks may be stopped already: no collective (rank 0 writes alone).
+        save_checkpoint(collective=False)
         if on_interrupt == "raise":
             raise
     finally:
         bar.close()
         model.eval()
     return history
+
+
+def _ddp_device(device: torch.device | str | None) -> torch.device:
+    """The device of this rank: ``device`` (a bare ``"cuda"`` → this rank's GPU) or the
+    process group's default; refuses a CPU device with NCCL."""
+    ctx = _dist.context()
+    dev = ctx.device if device is None else torch.device(device)
+    if dev.type == "cuda" and dev.index is None:
+        dev = torch.device("cuda", torch.cuda.current_device())
+    if ctx.backend == "nccl" and dev.type != "cuda":
+        raise ValueError(f"the process group uses NCCL, which needs CUDA tensors, but "
+                         f"device={dev}; use the GPU or initialise with backend='gloo'")
+    return dev
+
+
+def _read_on_rank0(read: Callable[[], tuple[Path | None, Any]]) -> tuple[Path | None, Any]:
+    """``read()`` on rank 0, its result (or its error) on every rank."""
+    result: tuple[Any, ...] | None = None
+    error: BaseException | None = None
+    if _dist.rank() == 0:
+        try:
+            result = ("ok", *read())
+        except Exception as exc:  # sent as text: every rank must fail, not wait forever
+            error = exc
+            result = ("error", f"{type(exc).__name__}: {exc}")
+    result = _dist.broadcast_object(result)
+    if error is not None:
+        raise error
+    if result[0] == "error":
+        raise RuntimeError(f"rank 0 could not read the checkpoint: {result[1]}")
+    return result[1], result[2]
 
 
 def _check_checkpoint(ckpt: Any, config: Mapping[str, Any], path: Path) -> None:
