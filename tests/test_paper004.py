@@ -8,6 +8,7 @@ import pytest
 
 from deblurlab.experiments import paper004 as P
 from deblurlab.models import count_parameters
+from deblurlab.train import History
 
 
 def test_settings_and_names():
@@ -78,3 +79,27 @@ def test_per_distance_table_layout():
     t = P.per_distance_table(df, {"m": "Model"})
     assert list(t.columns) == ["34", "10"]  # far to near, as in the paper
     assert t.loc[("Model", "PSNR"), "10"] == 30.0 and t.loc[("input", "SSIM"), "34"] == 0.7
+
+
+def test_budget_check_trains_each_budget_apart(tmp_path, monkeypatch):
+    monkeypatch.setenv("DEBLURLAB_BUILD", str(tmp_path))
+    table = P.budget_check(["unet"], "synthetic", 34.0, "smoke", budgets=[(3, 32), (2, 32)],
+                           progress=False)
+    # the profile's own budget (2 steps, 32 px) comes first and is not repeated
+    assert sorted(set(zip(table["steps"], table["crop"]))) == [(2, 32), (3, 32)]
+    assert set(table["method"]) == {"input", "unet"}
+    runs = tmp_path / "checkpoints" / "paper004"
+    assert (runs / "smoke" / "seed0" / "synthetic_34um" / "unet" / "last.pt").is_file()
+    longer = runs / "smoke_3steps_32px" / "seed0" / "synthetic_34um" / "unet"
+    assert History.load(longer)["step"][-1] == 3
+    # the longer run trains other weights than the short one, so its scores differ
+    psnr = table[table.method == "unet"].groupby("steps")["psnr"].mean()
+    assert psnr.loc[2] != psnr.loc[3]
+    input_psnr = table[table.method == "input"].groupby("steps")["psnr"].mean()
+    assert input_psnr.loc[2] == input_psnr.loc[3]
+
+
+def test_train_run_rejects_a_bad_budget(tmp_path, monkeypatch):
+    monkeypatch.setenv("DEBLURLAB_BUILD", str(tmp_path))
+    with pytest.raises(ValueError, match="steps must be a positive integer"):
+        P.train_run("unet", "synthetic", 34.0, "smoke", steps=0, progress=False)

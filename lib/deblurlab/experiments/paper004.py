@@ -54,17 +54,20 @@ DFNN_DISTANCES_UM = (0.15, 0.3, 0.45, 0.6, 0.75)
 
 #: Per-profile settings. ``width``: the U-Nets' base width (paper 16); ``baselines``: "paper"
 #: (about the paper's parameter counts) or "small"; ``n_sources``/``source``: synthetic phantoms
-#: per split and their side; ``n_test``: synthetic test phantoms.
+#: per split and their side; ``n_test``: synthetic test phantoms; ``budgets``: the longer
+#: ``(steps, crop)`` budgets of notebook 17's budget check (the paper profile is the long run).
 PROFILES: dict[str, dict[str, Any]] = {
     "smoke": dict(width=4, baselines="small", crop=32, batch=2, steps=2, lr=2e-3,
                   scheduler="cosine", n_per_image=4, n_sources=2, source=128, n_test=1,
-                  distances={"synthetic": (34.0,), "dfnn": (0.75,)}),
+                  distances={"synthetic": (34.0,), "dfnn": (0.75,)}, budgets=[(3, 32)]),
     "quick": dict(width=8, baselines="small", crop=64, batch=4, steps=200, lr=2e-3,
                   scheduler="cosine", n_per_image=32, n_sources=6, source=256, n_test=2,
-                  distances={"synthetic": SYNTHETIC_DISTANCES_UM, "dfnn": (0.15, 0.45, 0.75)}),
+                  distances={"synthetic": SYNTHETIC_DISTANCES_UM, "dfnn": (0.15, 0.45, 0.75)},
+                  budgets=[(1000, 128)]),
     "paper": dict(width=16, baselines="paper", crop=256, batch=8, steps=27_000, lr=1e-2,
                   scheduler=None, n_per_image=64, n_sources=64, source=512, n_test=16,
-                  distances={"synthetic": SYNTHETIC_DISTANCES_UM, "dfnn": DFNN_DISTANCES_UM}),
+                  distances={"synthetic": SYNTHETIC_DISTANCES_UM, "dfnn": DFNN_DISTANCES_UM},
+                  budgets=[]),
 }
 
 #: Row labels of Table 1 (ablation) and Table 2 (comparison), in the paper's order.
@@ -205,16 +208,26 @@ def available_datasets() -> tuple[str, ...]:
 # ----------------------------------------------------------------------------- training
 
 
-def _ckpt(profile: str, seed: int, dataset: str, distance: float, name: str):
-    return config.build_dir("checkpoints", "paper004", profile, f"seed{seed}",
+def _ckpt(profile: str, seed: int, dataset: str, distance: float, name: str, budget: str = ""):
+    return config.build_dir("checkpoints", "paper004", profile + budget, f"seed{seed}",
                             f"{dataset}_{distance:g}um", name)
 
 
 def train_run(name: str, dataset: str, distance_um: float, profile: str, *, seed: int = 0,
-              train: PairList | None = None, progress: bool = True) -> tuple[nn.Module, History]:
+              train: PairList | None = None, progress: bool = True, steps: int | None = None,
+              crop: int | None = None) -> tuple[nn.Module, History]:
     """Train ``name`` for one distance with the per-scale MSE (eq. 6), or re-load its finished
-    checkpoint (notebook 18 re-uses notebook 17's models). Returns the model in eval mode."""
+    checkpoint (notebook 18 re-uses notebook 17's models). Returns the model in eval mode.
+
+    ``steps`` / ``crop`` override the profile's budget (notebook 17's budget check); such runs
+    keep their checkpoints apart, under ``<profile>_<steps>steps_<crop>px``.
+    """
     s = settings(profile)
+    budget = ""
+    if steps is not None or crop is not None:
+        s["steps"] = _positive(steps if steps is not None else s["steps"], "steps")
+        s["crop"] = _positive(crop if crop is not None else s["crop"], "crop")
+        budget = f"_{s['steps']}steps_{s['crop']}px"
     train = train if train is not None else pairs(dataset, distance_um, profile, split="train",
                                                   seed=seed)
     crops = RandomCrops(train, s["crop"], n_per_image=s["n_per_image"], seed=seed)
@@ -223,10 +236,43 @@ def train_run(name: str, dataset: str, distance_um: float, profile: str, *, seed
     history = fit(model, crops, losses={"mse": MultiScaleLoss(mse_loss)}, steps=n,
                   batch_size=s["batch"], lr=s["lr"], optimizer="adam", scheduler=s["scheduler"],
                   lr_min=s["lr"] / 100, seed=seed,
-                  checkpoint_dir=_ckpt(profile, seed, dataset, distance_um, name),
+                  checkpoint_dir=_ckpt(profile, seed, dataset, distance_um, name, budget),
                   checkpoint_every=max(1, n // 4), log_every=max(1, n // 25), progress=progress)
     model.eval()
     return model, history
+
+
+def _positive(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{what} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def budget_check(models: list[str], dataset: str, distance_um: float, profile: str, *,
+                 budgets: list[tuple[int, int]], seed: int = 0,
+                 progress: bool = True) -> pd.DataFrame:
+    """PSNR/SSIM of ``models`` at one distance for several training budgets.
+
+    ``budgets``: ``(steps, crop)`` pairs; the profile's own budget is always included first.
+    Returns one row per (budget, method, image), with ``steps`` and ``crop`` columns and the
+    blurred input as method ``"input"``. Answers "is the ranking a matter of training time?".
+    """
+    s = settings(profile)
+    train = pairs(dataset, distance_um, profile, split="train", seed=seed)
+    test = pairs(dataset, distance_um, profile, split="test", seed=seed)
+    items = [test[i] for i in range(len(test))]
+    plan = [(s["steps"], s["crop"])] + [b for b in budgets if tuple(b) != (s["steps"], s["crop"])]
+    tables = []
+    for steps, crop in plan:
+        outputs = {"input": [it["blur"] for it in items]}
+        for name in models:
+            own = (steps, crop) == (s["steps"], s["crop"])
+            model, _ = train_run(name, dataset, distance_um, profile, seed=seed, train=train,
+                                 progress=progress, steps=None if own else steps,
+                                 crop=None if own else crop)
+            outputs[name] = [restore(model, it["blur"]) for it in items]
+        tables.append(evaluate(outputs, items, distance_um).assign(steps=steps, crop=crop))
+    return pd.concat(tables, ignore_index=True)
 
 
 def restore(model: nn.Module, image: np.ndarray) -> np.ndarray:
@@ -287,6 +333,6 @@ def per_distance_table(per_image: pd.DataFrame, labels: dict[str, str] | None = 
 
 __all__ = ["BASELINES", "DATASETS", "DATASET_LABELS", "DFNN_DISTANCES_UM", "MODEL_LABELS",
            "PROFILES", "SYNTHETIC_DISTANCES_UM", "TABLE1_MODELS", "TABLE2_MODELS",
-           "available_datasets", "build", "dfnn_pairs", "distances", "evaluate", "pairs",
+           "available_datasets", "budget_check", "build", "dfnn_pairs", "distances", "evaluate", "pairs",
            "parameter_table", "per_distance_table", "restore", "run_models", "settings", "synthetic_pairs",
            "train_run"]
