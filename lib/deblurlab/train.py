@@ -474,6 +474,7 @@ def fit(
     input_key: str = "blur",
     target_key: str = "sharp",
     on_interrupt: str = "raise",
+    callback: Callable[[int, float], bool | None] | None = None,
 ) -> History:
     """Train ``model`` for ``steps`` optimizer steps on ``train_data``; resumable and repeatable.
 
@@ -522,6 +523,11 @@ def fit(
         input_key, target_key: item keys of input and target.
         on_interrupt: ``"raise"`` (save, then re-raise ``KeyboardInterrupt``) or ``"return"``
             (save, then return the history with ``interrupted=True``).
+        callback: optional ``callback(step, loss) → stop`` called after every optimizer step
+            with the step count and that step's total loss (e.g. to drive a progress bar). A
+            true return ends training after that step, like an interrupt with
+            ``on_interrupt="return"``: the pending history row is logged, a checkpoint saved and
+            the history returned with ``interrupted=True``. ``None`` (default) changes nothing.
 
     Returns:
         :class:`History` of all rows, including those of earlier, resumed runs.
@@ -626,8 +632,9 @@ def fit(
     # Restored last so that nothing after it draws on the global RNGs before the first step.
     restore_rng_state(rng_state)
     model.train()
+    stop = False
     try:
-        while step < steps:
+        while step < steps and not stop:
             if hasattr(train_set, "set_epoch"):
                 train_set.set_epoch(sampler.epoch)
             loader = DataLoader(
@@ -666,9 +673,12 @@ def fit(
                     sums[name] = sums.get(name, 0) + v.detach()
                 n_summed += 1
                 bar.update(1)
+                # An early stop (e.g. a Stop button) still logs the steps since the last row.
+                if callback is not None and callback(step, float(total.detach())):
+                    stop = history.interrupted = True
 
                 row: dict[str, Any] = {}
-                if step % log_every == 0 or step == steps:
+                if step % log_every == 0 or step == steps or stop:
                     row.update({k: float(v) / n_summed for k, v in sums.items()})
                     sums, n_summed = {}, 0
                     if not math.isfinite(row["loss"]) and not use_amp:
@@ -691,7 +701,7 @@ def fit(
                         "time": round(time_offset + time.perf_counter() - t_start, 3)})
                 if checkpoint_every is not None and step % checkpoint_every == 0 and step < steps:
                     save_checkpoint()
-                if step >= steps:
+                if step >= steps or stop:
                     break
         save_checkpoint()
     except KeyboardInterrupt:
