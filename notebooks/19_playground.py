@@ -50,7 +50,7 @@
 PROFILE = "quick"      # "smoke" (tests, seconds) | "quick" (a laptop, minutes) | "paper" (GPU)
 DATA_FOLDER = ""       # your images (layouts above); "": embedded synthetic demo pairs (8- and 16-bit files)
 IMAGE = 0              # which image of the folder the views show (sorted by name)
-MODEL = "small_unet"   # any name of deblurlab.models.available_models()
+MODEL = "residual_cnn" # a name of deblurlab.models.available_models() (residual_cnn starts near identity)
 MODEL_KWARGS = None    # dict of arguments for MODEL; None: a small default per profile (small_unet, residual_cnn)
 CHECKPOINT = ""        # weights for MODEL (.pt from deblurlab.train); "": train STEPS steps here
 STEPS = None           # pre-training steps (None: by profile)

@@ -76,8 +76,10 @@ REFERENCE_NAMES = ("reference", "sharp", "ground truth", "gt")
 def as_unit(image: Any, name: str = "image") -> np.ndarray:
     """Image as float32 ``(H, W)``: integers ÷ dtype max (8/16-bit → [0, 1]), RGB → luminance.
 
-    >>> as_unit(np.array([[0, 255]], np.uint8)).tolist(), as_unit(np.array([[0, 65535]], np.uint16)).tolist()
-    ([[0.0, 1.0]], [[0.0, 1.0]])
+    >>> as_unit(np.array([[0, 255]], np.uint8)).tolist()
+    [[0.0, 1.0]]
+    >>> as_unit(np.array([[0, 65535]], np.uint16)).tolist()
+    [[0.0, 1.0]]
     """
     try:
         import torch
@@ -144,7 +146,7 @@ def region_for(shape: tuple[int, int], zoom: float, x: int | None = None,
     clamped to the image.
 
     >>> region_for((100, 200), 4)
-    Region(x=88, y=38, size=25)
+    Region(x=87, y=37, size=25)
     """
     h, w = int(shape[0]), int(shape[1])
     if not (isinstance(zoom, (int, float)) and math.isfinite(zoom) and zoom >= 1):
@@ -253,8 +255,8 @@ def zoom_figure(
         zoom: magnification when ``region`` is ``None`` (crop side = min(H, W) / zoom).
         stretch: display percentiles ``(lo, hi)`` of the crops (contrast stretch).
         linked: one stretch for all panels (pooled percentiles) instead of one per panel.
-        diff_to: panel to subtract: a second row shows ``panel − diff_to`` (signed, red = brighter,
-            one symmetric colour scale for all). ``None``: no difference row.
+        diff_to: panel to subtract: a second row shows ``panel − diff_to`` (signed, red =
+            brighter, one symmetric colour scale for all). ``None``: no difference row.
         overview: first column shows the whole first panel with the region outlined.
 
     Returns:
@@ -312,8 +314,8 @@ def zoom_figure(
         if im is not None:
             fig.colorbar(im, ax=axes[1, :].tolist(), shrink=0.8, label="difference")
     suffix = f"stretch {stretch[0]:g}–{stretch[1]:g} %" + (" linked" if linked else " per panel")
-    fig.suptitle(title or f"x {region.x}, y {region.y}, {region.size}×{region.size} px · {suffix}",
-                 fontsize=9)
+    where = f"x {region.x}, y {region.y}, {region.size}×{region.size} px"
+    fig.suptitle(title or f"{where} · {suffix}", fontsize=9)
     return fig
 
 
@@ -400,8 +402,9 @@ def spectrum_figure(
             if name == ref:
                 continue
             prof = spectra.line_profiles(*specs[name])
-            line, = ax_d.plot(prof["horizontal"][0], prof["horizontal"][1] - g_prof["horizontal"][1],
-                              lw=1, label=f"{name} (h)")
+            line, = ax_d.plot(prof["horizontal"][0],
+                              prof["horizontal"][1] - g_prof["horizontal"][1], lw=1,
+                              label=f"{name} (h)")
             ax_d.plot(prof["vertical"][0], prof["vertical"][1] - g_prof["vertical"][1], lw=1,
                       ls=":", color=line.get_color(), label=f"{name} (v)")
         ax_d.axhline(0, color="grey", lw=0.7)
@@ -427,7 +430,7 @@ def metrics_table(images: Mapping[str, Any], reference: str | None = None, *,
     Without a reference panel only ``q`` is filled; the reference's own row has NaN elsewhere.
 
     >>> img = np.random.default_rng(0).random((32, 32)).astype(np.float32)
-    >>> metrics_table({"restored": img, "reference": img}).loc["restored", "excess_db"]
+    >>> float(metrics_table({"restored": img, "reference": img}).loc["restored", "excess_db"])
     0.0
     """
     from .metrics import psnr, ssim
@@ -500,8 +503,9 @@ class ZoomCrops(_View):
         self._hold = False
         h, wd = self.shape
         region = region_for(self.shape, zoom, x, y)
-        self.zoom = w.FloatSlider(value=float(zoom), min=1.0, max=max(1.0, min(h, wd) / 8),
-                                  step=0.5, description="zoom", continuous_update=False)
+        self.zoom = w.FloatSlider(value=float(zoom), min=1.0,
+                                  max=max(float(zoom), min(h, wd) / 8), step=0.5,
+                                  description="zoom", continuous_update=False)
         self.x = w.IntSlider(value=region.x, min=0, max=wd - region.size, description="x",
                              continuous_update=False)
         self.y = w.IntSlider(value=region.y, min=0, max=h - region.size, description="y",
@@ -760,14 +764,14 @@ def cache_crops(pairs: Iterable[tuple[Any, Any]], crop_size: int, n: int, *,
 
 
 class LossPlayground(_View):
-    """Sliders for the loss-term weights → a short fine-tune → refreshed views and a results table.
+    """Sliders for the loss-term weights → a short fine-tune → refreshed views, a results table.
 
     Each run fine-tunes a *fresh copy* of ``model`` (so runs differ only in their settings) on the
     cached ``train_data`` with :func:`deblurlab.train.fit`, restores ``images["blurred"]`` and
-    appends one row to :attr:`results` (weights ``w_<term>``, VGG layer, steps done, stopped?, PSNR, SSIM, Q,
-    dB excess at ±0.25 vs ``images["reference"]`` when given, seconds). The restored image is
-    added to the zoom view as panel ``run k`` (the last ``keep`` runs are shown), which also
-    refreshes a linked :class:`SpectrumView`.
+    appends one row to :attr:`results` (weights ``w_<term>``, VGG layer, steps done, stopped?,
+    PSNR, SSIM, Q, dB excess at ±0.25 vs ``images["reference"]`` when given, seconds). The
+    restored image is added to the zoom view as panel ``run k`` (the last ``keep`` runs are
+    shown), which also refreshes a linked :class:`SpectrumView`.
 
     The Run button starts the fine-tune in a background thread (the notebook stays responsive;
     an ``IntProgress`` follows the steps, Stop ends it after the current step). For scripts and
@@ -871,8 +875,8 @@ class LossPlayground(_View):
 
     def table(self) -> pd.DataFrame:
         """All runs so far, one row each (index ``run``)."""
-        cols = ["run", *(f"w_{k}" for k in LOSS_TERMS), "layer", "steps", "steps_done", "stopped", "psnr", "ssim",
-                "q", "excess_db", "seconds"]
+        cols = ["run", *(f"w_{k}" for k in LOSS_TERMS), "layer", "steps", "steps_done",
+                "stopped", "psnr", "ssim", "q", "excess_db", "seconds"]
         return pd.DataFrame(self.results, columns=cols).set_index("run")
 
     def figure(self) -> Figure:
@@ -884,7 +888,9 @@ class LossPlayground(_View):
         from IPython.display import display
 
         if static:
-            show_static(self.table())
+            show_static(self.table() if self.results else
+                        "LossPlayground: no runs yet — set the weights and press Run "
+                        "(or call .run() in a script)")
         display(self.widget)
 
     # -- actions
