@@ -265,6 +265,8 @@ def test_playground_in_jupyterlab(chromium: str, lab: Lab, tmp_path: Path) -> No
     from playwright.sync_api import sync_playwright
 
     nb_path = _prepare_notebook(lab.root)
+    for stale in ARTIFACTS.glob("*.png"):  # the folder must show this run's screenshots only
+        stale.unlink()
     t_start = time.monotonic()
     shots: dict[str, Path] = {}
     with sync_playwright() as pw:
@@ -342,11 +344,15 @@ def test_playground_in_jupyterlab(chromium: str, lab: Lab, tmp_path: Path) -> No
             handle.press("End" if now < hi else "Home")
             moved = float(handle.get_attribute("aria-valuenow"))
             assert moved != now, f"the slider did not move (value {now}, max {hi})"
-            page.wait_for_function(
-                f"(old) => {{ const i = document.querySelector('{VIEW_SEL}');"
-                " return i && i.src !== old && i.complete && i.naturalWidth > 0; }",
-                arg=src_before, timeout=UI_S * 1000,
-            )
+            try:
+                page.wait_for_function(
+                    f"(old) => {{ const i = document.querySelector('{VIEW_SEL}');"
+                    " return i && i.src !== old && i.complete && i.naturalWidth > 0; }",
+                    arg=src_before, timeout=UI_S * 1000,
+                )
+            except PwTimeout:
+                pytest.fail(f"moved the x slider {now:g} → {moved:g}, but the zoom view ({VIEW_SEL})"
+                            f" did not get a new image within {UI_S} s")
             # The other views follow the zoom region too: let the kernel finish before the screenshot.
             _wait("the kernel to be idle after the slider move",
                   lambda: _kernel_state(lab, nb_path.name) == "idle", UI_S, lab)
