@@ -282,8 +282,13 @@ def test_show_displays_static_content_before_the_widget(monkeypatch):
     monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
     zc = W.ZoomCrops(_images(32))
     zc.show()
-    assert isinstance(shown[0], IPython.display.Image) and shown[0].data[:4] == b"\x89PNG"
+    assert isinstance(shown[0], IPython.display.Image) and shown[0].data == zc.view.value
     assert shown[1] is zc.widget
+    pg = W.LossPlayground(ResidualCNN(width=4, depth=2), (torch.zeros(2, 1, 16, 16),) * 2,
+                          {"blurred": _images(32)["blurred"]}, zoom=zc)
+    shown.clear()
+    pg.show()
+    assert "no runs yet" in shown[0] and shown[1] is pg.widget
 
 
 # --------------------------------------------------------------------------- folders

@@ -225,10 +225,14 @@ class _View:
     def show(self, static: bool = True) -> None:
         """Display :meth:`figure` as a static PNG (kept in saved/papermill notebooks), then
         ``widget`` (live in JupyterLab)."""
-        from IPython.display import display
+        from IPython.display import Image, display
 
         if static:
-            show_static(self.figure())
+            view = getattr(self, "view", None)
+            if view is not None and view.value:  # the live view holds the current PNG already
+                display(Image(data=view.value))
+            else:
+                show_static(self.figure())
         display(self.widget)
 
 
