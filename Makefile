@@ -10,12 +10,13 @@ PROFILE ?= quick
 BUILD   ?= build
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: run test lab sync venv clean help
+.PHONY: run test test-browser lab sync venv clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make run    execute every notebook headlessly (PROFILE=$(PROFILE)); outputs under $(BUILD)/"
 	@echo "make test   run the test suite (unit tests + every notebook with PROFILE=smoke)"
+	@echo "make test-browser  only the JupyterLab + headless Chromium test (needs Debian chromium)"
 	@echo "make lab    start JupyterLab on the notebooks"
 	@echo "make sync   regenerate notebooks/*.ipynb from the paired notebooks/*.py"
 
@@ -38,8 +39,12 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Screenshots land in build/test-artifacts/browser/.
+test-browser: $(STAMP)
+	$(BIN)/python -m pytest -m browser -s $(PYTEST_ARGS) tests/test_browser_e2e.py
+
 lab: $(STAMP)
-	$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(BIN)/python -m pip install -q -e ".[dev,lab]"
+	$(BIN)/python -c "import ipympl" 2>/dev/null || $(BIN)/python -m pip install -q -e ".[dev,lab]"  # jupyterlab itself comes with dev
 	$(BIN)/jupyter lab notebooks/
 
 sync: $(STAMP)

@@ -300,6 +300,42 @@ fig.tight_layout()
 save_figure(fig, "05_fig9_zoom");
 
 # %% [markdown]
+# **Interactive version.** The figure above shows one fixed window. Below, the same test crop in
+# `deblurlab.widgets.ZoomCrops`: move the window with `x` / `y`, change `zoom`, and compare the
+# L1 model with the first and last model of the `conv_2_1` row against the sharp reference
+# (one linked contrast stretch; bottom row: difference to the reference). `SpectrumView` follows
+# the window and marks ±f_A: look for the peak there. Run headless, both are drawn once as
+# static figures.
+
+# %%
+from deblurlab.widgets import LossPlayground, SpectrumView, ZoomCrops
+
+row_specs = [s for s in specs if s.layer == LAYERS[0]]
+picked = {"L1": "L1", **{f"{s.layer} {short(s.variant, s.freq)}": s.label
+                        for s in dict.fromkeys([row_specs[0], row_specs[-1]])}}
+zoom_view = ZoomCrops({"blurred": item["blur"],
+                       **{name: restored[label][EXAMPLE] for name, label in picked.items()},
+                       "reference": item["sharp"]}, zoom=4)
+zoom_view.show()
+spectrum_view = SpectrumView(zoom_view, markers=[ARTIFACT_FREQ])
+spectrum_view.show()
+
+# %% [markdown]
+# **Loss-weight playground.** Start from the L1-only model and fine-tune a copy of it for a few
+# steps with your own weights (α = *vgg*, its layer, β = *freq*, and the other terms of the
+# library): *Run* adds the result to the zoom and spectrum views above and a row to the table.
+#
+# **Task.** With *vgg* = 0.3 at `conv_2_1`, does a peak at ±0.25 cycles/px appear after a few
+# dozen steps? Which β (*freq*) removes it again — and what does it cost in PSNR?
+
+# %%
+playground = LossPlayground(models["L1"], crops, {"blurred": item["blur"], "reference": item["sharp"]},
+                            weights={"l1": 1.0, "vgg": ALPHA, "freq": BETA}, layer=LAYERS[0],
+                            steps=max(5, min(S["steps"] // 10, 200)), lr=S["lr"], batch_size=S["batch"],
+                            zoom=zoom_view, seed=SEED)
+playground.show()  # nothing runs until you press Run (headless: the widget is shown, not run)
+
+# %% [markdown]
 # ## 4 · Dataset-averaged spectra (Fig. 10)
 #
 # A single crop's spectrum is noisy. Fig. 10 of the paper averages the power spectral density

@@ -178,6 +178,36 @@ ax.legend(fontsize=8)
 save_figure(fig, "08_relative_psd");
 
 # %% [markdown]
+# ## 5 · Try other weights
+#
+# The four trainings fix λ1 and λ2 at the paper's values. Here you can move them: the zoom view
+# shows one test tile restored by the first and the last loss set (move it with `x` / `y`), the
+# spectrum view the same window, and the playground fine-tunes a copy of the `L_d` model for a few
+# steps with the weights on its sliders (*edge* = λ1, *freq* = λ2, plus the library's other terms).
+# Each *Run* adds its restoration to the views and a row to the table. Run headless, the views
+# are drawn once and nothing is fine-tuned.
+#
+# **Task.** Give *edge* ten times the paper's weight. Does the difference map show sharper edges,
+# or ringing beside them? Compare the row's PSNR with the `L_d` row of Table 3.
+
+# %%
+from deblurlab.widgets import LossPlayground, SpectrumView, ZoomCrops
+
+it = items[0]
+first, last = list(models)[0], list(models)[-1]
+zoom_view = ZoomCrops({"blurred": it["blur"], first: outputs[first][0],
+                       **({last: outputs[last][0]} if last != first else {}),
+                       "reference": it["sharp"]}, zoom=4)
+zoom_view.show()
+spectrum_view = SpectrumView(zoom_view)
+spectrum_view.show()
+playground = LossPlayground(models[first], crops, {"blurred": it["blur"], "reference": it["sharp"]},
+                            weights={"l1": 1.0, "edge": LAMBDA_EDGE, "freq": LAMBDA_FFT},
+                            steps=max(5, min(steps // 10, 200)), lr=S["lr"], batch_size=S["batch"],
+                            zoom=zoom_view, seed=SEED)
+playground.show()  # nothing runs until you press Run
+
+# %% [markdown]
 # ## Questions
 #
 # 1. In section 1, what fraction of the total loss do the edge and FFT terms carry at the

@@ -419,3 +419,26 @@ def test_evaluate_and_psnr():
     assert scores["loss"] == pytest.approx((x - y).abs().mean().item(), rel=1e-5)
     assert psnr(torch.full((1, 1, 2, 2), 0.5), torch.full((1, 1, 2, 2), 0.4)).item() == \
         pytest.approx(20.0, abs=1e-4)
+
+
+def test_callback_sees_every_step_and_can_stop_early(tmp_path):
+    seen = []
+
+    def callback(step, loss):
+        seen.append((step, loss))
+        return step == 3  # a Stop button pressed during step 3
+
+    hist = fit(ResidualCNN(width=4, depth=2), CropData(), losses={"l1": nn.L1Loss()}, steps=10,
+               batch_size=2, progress=False, log_every=5, checkpoint_dir=tmp_path,
+               callback=callback)
+    assert [s for s, _ in seen] == [1, 2, 3]
+    assert all(np.isfinite(v) and v > 0 for _, v in seen)
+    assert hist.interrupted
+    assert hist["step"] == [3]  # the steps since the last row are logged at the stop
+    assert torch.load(tmp_path / "last.pt", weights_only=True)["step"] == 3
+    # a callback that never stops changes nothing
+    a = fit(ResidualCNN(width=4, depth=2), CropData(), losses={"l1": nn.L1Loss()}, steps=4,
+            batch_size=2, progress=False, log_every=2, callback=lambda s, v: None)
+    b = fit(ResidualCNN(width=4, depth=2), CropData(), losses={"l1": nn.L1Loss()}, steps=4,
+            batch_size=2, progress=False, log_every=2)
+    assert not a.interrupted and a["loss"] == b["loss"]

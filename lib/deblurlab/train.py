@@ -510,6 +510,7 @@ def fit(
     on_interrupt: str = "raise",
     sync_bn: bool = False,
     ddp_options: Mapping[str, Any] | None = None,
+    callback: Callable[[int, float], bool | None] | None = None,
 ) -> History:
     """Train ``model`` for ``steps`` optimizer steps on ``train_data``; resumable and repeatable.
 
@@ -564,6 +565,12 @@ def fit(
             ``nn.SyncBatchNorm`` (in place; CUDA only) so they normalise over the global batch.
         ddp_options: extra keyword arguments for ``DistributedDataParallel`` (e.g.
             ``{"find_unused_parameters": True}``); used only under ``torch.distributed``.
+        callback: optional ``callback(step, loss) → stop`` called after every optimizer step
+            with the step count and that step's total loss (e.g. to drive a progress bar). A
+            true return ends training after that step, like an interrupt with
+            ``on_interrupt="return"``: the pending history row is logged, a checkpoint saved and
+            the history returned with ``interrupted=True``. ``None`` (default) changes nothing. Under
+            ``torch.distributed`` rank 0's answer counts (it is sent to every rank).
 
     Returns:
         :class:`History` of all rows, including those of earlier, resumed runs.
@@ -731,8 +738,9 @@ def fit(
     restore_rng_state(rng_state)
     net.train()
     share = batch_size // world
+    stop = False
     try:
-        while step < steps:
+        while step < steps and not stop:
             if hasattr(train_set, "set_epoch"):
                 train_set.set_epoch(sampler.epoch)
             batches = sampler.remaining()
@@ -774,9 +782,15 @@ def fit(
                     sums[name] = sums.get(name, 0) + v.detach()
                 n_summed += 1
                 bar.update(1)
+                # An early stop (e.g. a Stop button) still logs the steps since the last row.
+                if callback is not None:
+                    stop = bool(callback(step, float(total.detach())))
+                    if distributed:  # every rank must leave the loop at the same step
+                        stop = bool(_dist.broadcast_object(stop))
+                    history.interrupted = history.interrupted or stop
 
                 row: dict[str, Any] = {}
-                if step % log_every == 0 or step == steps:
+                if step % log_every == 0 or step == steps or stop:
                     if distributed:  # the mean over all ranks, identical on every rank
                         means = torch.stack([v.float() for v in sums.values()]) / n_summed
                         torch.distributed.all_reduce(means)
@@ -808,7 +822,7 @@ def fit(
                         "time": round(time_offset + time.perf_counter() - t_start, 3)})
                 if checkpoint_every is not None and step % checkpoint_every == 0 and step < steps:
                     save_checkpoint()
-                if step >= steps:
+                if step >= steps or stop:
                     break
         save_checkpoint()
     except KeyboardInterrupt:
