@@ -10,7 +10,7 @@ PROFILE ?= quick
 BUILD   ?= build
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: run test lab sync venv clean help
+.PHONY: run test lab sync venv clean help bench
 .DEFAULT_GOAL := help
 
 help:
@@ -18,6 +18,7 @@ help:
 	@echo "make test   run the test suite (unit tests + every notebook with PROFILE=smoke)"
 	@echo "make lab    start JupyterLab on the notebooks"
 	@echo "make sync   regenerate notebooks/*.ipynb from the paired notebooks/*.py"
+	@echo "make bench  benchmarks (throughput, memory, fast paths, tiling, data) → benchmarks/RESULTS.md"
 
 venv: $(STAMP)
 
@@ -44,6 +45,11 @@ lab: $(STAMP)
 
 sync: $(STAMP)
 	$(BIN)/jupytext --sync notebooks/*.py
+
+# Benchmarks: ratios measured side by side in one run (see benchmarks/bench.py and the README).
+# BENCH_ARGS="--quick" for a few-minute version, "--only notebooks" for the smoke-suite wall time.
+bench: $(STAMP)
+	PYTHONPATH=$(CURDIR)/lib $(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) .pytest_cache
