@@ -504,7 +504,7 @@ def section_models(c: Ctx) -> str:
     out = ["## Training step: every registry model at its quick and paper configuration", "",
            f"Forward + backward + Adam step, L1 loss (multi-scale models: the per-scale sum), "
            f"random data, float32 eager, device `{c.device}`; median step time over ≥ 2 steps "
-           f"and ≥ {c.budget:.0f} s after one warm-up step. Each configuration runs in a fresh "
+           f"and ≥ {c.budget:g} s after one warm-up step. Each configuration runs in a fresh "
            f"process (forked from a server that has imported torch); peak = `VmHWM` of that process (includes the ~{mib(c.baseline())} MiB "
            f"that Python + torch + deblurlab take before any model exists). Paper "
            f"configurations whose step at batch 1 exceeds the per-step budget run at a smaller "
