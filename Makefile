@@ -10,7 +10,7 @@ PROFILE ?= quick
 BUILD   ?= build
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: run test test-browser lab sync venv clean help
+.PHONY: run test test-browser bench lab sync venv clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -19,6 +19,7 @@ help:
 	@echo "make test-browser  only the JupyterLab + headless Chromium test (needs Debian chromium)"
 	@echo "make lab    start JupyterLab on the notebooks"
 	@echo "make sync   regenerate notebooks/*.ipynb from the paired notebooks/*.py"
+	@echo "make bench  benchmarks (throughput, memory, fast paths, tiling, data) → benchmarks/RESULTS.md"
 
 venv: $(STAMP)
 
@@ -49,6 +50,11 @@ lab: $(STAMP)
 
 sync: $(STAMP)
 	$(BIN)/jupytext --sync notebooks/*.py
+
+# Benchmarks: ratios measured side by side in one run (see benchmarks/bench.py and the README).
+# BENCH_ARGS="--quick" for a few-minute version, "--only notebooks" for the smoke-suite wall time.
+bench: $(STAMP)
+	PYTHONPATH=$(CURDIR)/lib $(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) .pytest_cache
