@@ -172,6 +172,10 @@ cost.round(1)
 # * Here, read section 3: a consistent positive gain across distances is evidence for fusion at
 #   this budget; gains that change sign between distances are within the noise of one seed and a
 #   few hundred steps.
+# * Read section 4 before reading anything into the real-stack rows: where the short budget puts
+#   the U-Nets *below the input*, they have not yet learnt to reproduce the image, and their
+#   ranking says more about how fast each architecture learns the identity than about deblurring.
+#   Compare the fusion-minus-U-Net gap at the longer budget instead.
 #
 # **Task.** Set `MODELS = ["unet", "sum_k4"]` and `SEED = 1`: do the gains keep their sign?
 #
