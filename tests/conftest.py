@@ -53,3 +53,19 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def python_sigint():
+    """Python's own SIGINT handler for the test's duration.
+
+    A process started in the background by a non-interactive shell (``cmd &``, nohup) inherits
+    SIGINT as *ignored*, and Python then installs no handler: a test that sends itself SIGINT
+    to check how training defers it would see nothing happen. Interactive runs and CI have the
+    default handler; this makes the test independent of how pytest was launched.
+    """
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)

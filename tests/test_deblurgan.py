@@ -493,7 +493,7 @@ def test_fit_gan_interrupted_at_2_and_resumed_is_bit_identical(reference_run, tm
                     **_run_kwargs(steps=5))
 
 
-def test_fit_gan_sigint_inside_a_step_is_deferred_to_its_end(reference_run, tmp_path):
+def test_fit_gan_sigint_inside_a_step_is_deferred_to_its_end(reference_run, tmp_path, python_sigint):
     ref_state, _, _ = reference_run
     g, ds = _tiny_models(0)
     with pytest.raises(KeyboardInterrupt):

@@ -182,7 +182,7 @@ def test_interrupt_can_return_history(tmp_path):
     assert torch.load(tmp_path / "last.pt", weights_only=True)["step"] == 4
 
 
-def test_sigint_during_the_update_is_deferred_until_it_is_complete(tmp_path):
+def test_sigint_during_the_update_is_deferred_until_it_is_complete(tmp_path, python_sigint):
     class SigintAdam(torch.optim.Adam):
         calls = 0
 
