@@ -60,6 +60,19 @@ def load_file(path: str | Path, map_location: str | torch.device = "cpu") -> Any
             f"containers are allowed): {exc}") from exc
 
 
+def resume_path(resume: bool | str | Path | None, last: Path | None) -> Path | None:
+    """The checkpoint a run resumes from: ``last`` when ``resume is True`` and it exists, the
+    file ``resume`` names (which must exist), or ``None`` (``False``/``None``: start fresh)."""
+    if resume is True:
+        return last if last is not None and last.exists() else None
+    if resume in (False, None):
+        return None
+    path = Path(resume)
+    if not path.is_file():
+        raise FileNotFoundError(f"resume checkpoint not found: {path}")
+    return path
+
+
 def check_state_dict(model: nn.Module, state: Mapping[str, Any],
                      source: str = "state dict") -> None:
     """Raise :class:`CheckpointMismatchError` unless ``state`` has the model's keys and shapes."""

@@ -85,6 +85,7 @@ from .checkpoint import (
     check_state_dict,
     load_file,
     restore_rng_state,
+    resume_path,
 )
 from .config import default_device, seed_everything
 from .losses import DEFAULT_VGG_WEIGHTS, PerceptualLoss
@@ -531,13 +532,7 @@ def fit_gan(
     ckpt_path = folder / LAST_CHECKPOINT if folder is not None else None
     history = History(checkpoint_dir=folder)
     step = 0
-    resume_from = None
-    if resume is True and ckpt_path is not None and ckpt_path.exists():
-        resume_from = ckpt_path
-    elif resume not in (True, False, None):
-        resume_from = Path(resume)
-        if not resume_from.is_file():
-            raise FileNotFoundError(f"resume checkpoint not found: {resume_from}")
+    resume_from = resume_path(resume, ckpt_path)
     rng_state = capture_rng_state(cuda=device.type == "cuda")
     if resume_from is not None:
         ckpt = load_file(resume_from)

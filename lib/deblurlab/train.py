@@ -96,6 +96,7 @@ from .checkpoint import (
     load_file,
     load_weights,
     restore_rng_state,
+    resume_path,
     save_weights,
 )
 from . import distributed as _dist
@@ -656,13 +657,7 @@ def fit(
     step = 0
 
     def read_checkpoint() -> tuple[Path | None, Any]:
-        resume_from = None
-        if resume is True and ckpt_path is not None and ckpt_path.exists():
-            resume_from = ckpt_path
-        elif resume not in (True, False, None):
-            resume_from = Path(resume)
-            if not resume_from.is_file():
-                raise FileNotFoundError(f"resume checkpoint not found: {resume_from}")
+        resume_from = resume_path(resume, ckpt_path)
         return resume_from, (load_file(resume_from) if resume_from is not None else None)
 
     if distributed:
