@@ -19,7 +19,8 @@ assembled from every section file present, so a section re-run alone updates onl
 * ``metrics``   — Q and Ω vectorised vs a per-patch NumPy loop (``bench_sharpness.py``); SSIM and
   MS-SSIM on batches (torchmetrics) vs one image at a time (scikit-image / numpy path).
 * ``tiled``     — tiled inference of a 2752×2208 (FaMM size) and a 4096×4096 image with NAFNet-w32
-  and MIDNet-w32 (random weights): peak RSS; seam error of tiled vs whole-image inference.
+  and MIDNet-w32 (random weights): peak RSS; seam error of tiled vs whole-image inference, with
+  the models' global average pools and with test-time local statistics (``to_local_stats``).
 * ``data``      — crops/s from 16-bit LZW TIFFs through the project's ``PairedFolder`` +
   ``RandomCrops`` + ``DataLoader`` vs the images/s a quick-profile training step consumes.
 * ``notebooks`` — wall time of ``scripts/run_notebooks.py --profile smoke`` (only when asked
@@ -309,13 +310,14 @@ def worker_infer(spec: dict[str, Any]) -> dict[str, Any]:
     z = _zoo()[spec["model"]]
     model = z["build"](spec["profile"]).to(dev).eval()
     _activate(model)
-    x, _ = make_batch("image", spec["batch"], spec["crop"], dev)
+    x, _ = make_batch(z.get("kind", "image"), spec["batch"], spec["crop"], dev)
     with torch.no_grad():
         ref = model(x).float()
     cl, bf16, comp, mode = spec.get("channels_last"), spec.get("bf16"), spec.get("compile"), spec["mode"]
-    if cl:
-        model = model.to(memory_format=torch.channels_last)
+    if cl:  # "input": only the input tensor; True: the weights too (what predict does on the CPU)
         x = x.contiguous(memory_format=torch.channels_last)
+    if cl is True:
+        model = model.to(memory_format=torch.channels_last)
     run = torch.compile(model) if comp else model
     ctx = torch.inference_mode if mode == "inference_mode" else torch.no_grad
 
@@ -350,49 +352,41 @@ def _activate(model) -> None:
                 p.copy_(0.3 * torch.randn(p.shape, generator=g))
 
 
-class _FirstBatchesOnly:
-    """Runs the real model on the first ``k`` tile batches, then an identity stand-in.
+def _first_batches_only(model, k: int):
+    """Wrap ``model``: the real network on the first ``k`` tile batches, then an identity.
 
     The full image is still cut, blended and accumulated (so the output buffers are the real
     ones); only the network's arithmetic on the later tiles is skipped. The per-batch network
-    memory is freed after each batch, so its peak is reached within the first batches.
+    memory is freed after each batch, so its peak is reached within the first batches. An
+    ``nn.Module`` holding the model, so ``predict_tiled`` treats it as it treats the model
+    (NHWC weight copies on the CPU, the global-pool check).
     """
+    from torch import nn
 
-    def __init__(self, model, k: int) -> None:
-        self.model, self.k, self.calls, self.model_s = model, k, 0, 0.0
-        self.size_multiple = getattr(model, "size_multiple", 1)
-        self.training = False
+    class FirstBatchesOnly(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model, self.k, self.calls, self.model_s = model, k, 0, 0.0
+            self.size_multiple = getattr(model, "size_multiple", 1)
+            if hasattr(model, "local_stats_train_size"):
+                self.local_stats_train_size = model.local_stats_train_size
 
-    def eval(self):
-        self.model.eval()
-        return self
+        def forward(self, x):
+            self.calls += 1
+            if self.calls > self.k:
+                return x.clone()
+            t = time.perf_counter()
+            y = self.model(x)
+            self.model_s += time.perf_counter() - t
+            return y
 
-    def train(self, mode: bool = True):
-        self.model.train(mode)
-        return self
-
-    def parameters(self):
-        return self.model.parameters()
-
-    def to(self, *args, **kwargs):
-        self.model.to(*args, **kwargs)
-        return self
-
-    def buffers(self):
-        return self.model.buffers()
-
-    def __call__(self, x):
-        self.calls += 1
-        if self.calls > self.k:
-            return x.clone()
-        t = time.perf_counter()
-        y = self.model(x)
-        self.model_s += time.perf_counter() - t
-        return y
+    return FirstBatchesOnly()
 
 
 def worker_tiled(spec: dict[str, Any]) -> dict[str, Any]:
     """Peak RSS of ``predict_tiled`` on an ``H×W`` float32 numpy image."""
+    import warnings
+
     import numpy as np
     import torch
     from deblurlab.experiments import paper001
@@ -402,14 +396,19 @@ def worker_tiled(spec: dict[str, Any]) -> dict[str, Any]:
     dev = spec["device"]
     model = paper001.build(spec["model"], "paper").to(dev)
     _activate(model)
+    if spec.get("train_size"):
+        from deblurlab.models.local_stats import to_local_stats
+        model = to_local_stats(model, spec["train_size"], inplace=True)
     h, w = spec["size"]
     image = np.random.default_rng(0).random((h, w), dtype=np.float32)
     base_kib = proc_status_kib("VmRSS")
     tile, overlap, bs = spec["tile"], spec["overlap"], spec["batch_size"]
     k = spec.get("model_batches")
-    run = _FirstBatchesOnly(model, k) if k else model
+    run = _first_batches_only(model, k) if k else model
     t = time.perf_counter()
-    out = predict_tiled(run, image, tile=tile, overlap=overlap, batch_size=bs, device=dev)
+    with warnings.catch_warnings():  # the global-pool rows warn; the table is about memory
+        warnings.simplefilter("ignore", UserWarning)
+        out = predict_tiled(run, image, tile=tile, overlap=overlap, batch_size=bs, device=dev)
     wall = time.perf_counter() - t
     n_tiles = len(tile_starts(h, tile, overlap)) * len(tile_starts(w, tile, overlap))
     n_model = min(k * bs, n_tiles) if k else n_tiles
@@ -420,16 +419,21 @@ def worker_tiled(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def worker_seam(spec: dict[str, Any]) -> dict[str, Any]:
-    """Max |tiled − whole| for a few overlaps on an ``S×S`` image."""
+    """Max |tiled − whole| for a few overlaps on an ``S×S`` image (TLC when ``train_size``)."""
+    import warnings
+
     import numpy as np
     import torch
     from deblurlab.infer import predict, predict_tiled
+    from deblurlab.models.local_stats import to_local_stats
 
     torch.manual_seed(0)
     dev = spec["device"]
     z = _zoo()[spec["model"]]
     model = z["build"](spec["profile"]).to(dev)
     _activate(model)
+    if spec.get("train_size"):
+        model = to_local_stats(model, spec["train_size"], inplace=True)
     s = spec["size"]
     rng = np.random.default_rng(0)
     from scipy import ndimage
@@ -440,7 +444,10 @@ def worker_seam(spec: dict[str, Any]) -> dict[str, Any]:
     whole_s = time.perf_counter() - t
     res = {"whole_s": whole_s, "residual_std": float((whole - image).std()), "diffs": {}}
     for ov in spec["overlaps"]:
-        tiled = predict_tiled(model, image, tile=spec["tile"], overlap=ov, batch_size=4, device=dev)
+        with warnings.catch_warnings():  # the global-pool rows are the point of the table
+            warnings.simplefilter("ignore", UserWarning)
+            tiled = predict_tiled(model, image, tile=spec["tile"], overlap=ov,
+                                  batch_size=spec.get("batch_size", 4), device=dev)
         res["diffs"][str(ov)] = float(np.abs(tiled - whole).max())
     return res
 
@@ -584,7 +591,44 @@ def section_fastpaths(c: Ctx) -> str:
                        f"{fmt_ratio(r['images_per_s'] / ref if ref else None)} | {r['first_s']:.1f} | "
                        f"{r['max_abs_vs_fp32']:.1e} | {c.mem(r)} |")
         out.append("")
+    out += zoo_channels_last(c)
     return "\n".join(out)
+
+
+def zoo_channels_last(c: Ctx) -> list[str]:
+    """Inference with a channels_last input for every image model: does the default pay?"""
+    names = ["small_unet", "nafnet"] if c.quick else [
+        n for n, z in _zoo().items() if z.get("kind", "image") == "image"]
+    configs = [(n, "quick") for n in names] + [("nafnet", "paper"), ("midnet", "paper")]
+    out = ["### Inference in channels_last (NHWC) layout, every image model", "",
+           "Forward of 4 × 256² under `inference_mode`, ratio vs the same forward in the default "
+           "NCHW layout. 'input only': the batch is made `channels_last`; a grey (N, 1, H, W) "
+           "tensor is both layouts at once, so the convolutions stay NCHW and nothing changes. "
+           "'input + weights': the conv weights are `channels_last` too, which is what `predict` "
+           "/ `predict_tiled` now do by default on the CPU (with NHWC copies of the weights "
+           "through `torch.func.functional_call`, so the caller's model is not changed). Burst "
+           "models (5-D input) are not in the table.", "",
+           "| model | profile | NCHW images/s | input only | vs NCHW | input + weights "
+           "| vs NCHW | max abs vs NCHW |", "|---|---|---|---|---|---|---|---|"]
+    for model, profile in configs:
+        res = {}
+        for key, cl in (("nchw", None), ("input", "input"), ("both", True)):
+            spec = {"kind": "infer", "model": model, "profile": profile, "device": c.device,
+                    "budget": c.budget, "batch": 4, "crop": 256, "mode": "inference_mode",
+                    "channels_last": cl}
+            res[key] = run_worker(spec, c.timeout)
+            log(f"zoo channels_last {model} {profile} {key}: {res[key]}")
+        if any("error" in r for r in res.values()):
+            err = next(r["error"] for r in res.values() if "error" in r)
+            out.append(f"| {model} | {profile} | failed: {err} | | | | | |")
+            continue
+        ref = res["nchw"]["images_per_s"]
+        err = max(res["input"]["max_abs_vs_fp32"], res["both"]["max_abs_vs_fp32"])
+        out.append(f"| {model} | {profile} | {ref:.3g} | {res['input']['images_per_s']:.3g} | "
+                   f"{fmt_ratio(res['input']['images_per_s'] / ref)} | "
+                   f"{res['both']['images_per_s']:.3g} | "
+                   f"{fmt_ratio(res['both']['images_per_s'] / ref)} | {err:.1e} |")
+    return out + [""]
 
 
 def section_metrics(c: Ctx) -> str:
@@ -642,49 +686,71 @@ def section_tiled(c: Ctx) -> str:
     sizes = [(2752, 2208), (4096, 4096)]
     k = 1  # tile batches run through the real network (see the text)
     out = ["## Tiled inference: peak memory and seams", "",
-           f"`predict_tiled(model, image, tile=256, overlap=32, batch_size=4)` on a float32 "
-           f"numpy image, NAFNet-w32 and MIDNet-w32 (paper001 `paper` config, 17.1 M / 17.3 M "
-           f"parameters, grey, random weights — memory does not depend on the values). A whole "
-           f"2752×2208 image is 130 tiles of 256² and each costs seconds on this CPU (s / tile "
-           f"below): to keep `make bench` within its budget the network runs on the first "
-           f"{k} batches ({4 * k} tiles) and an identity stands in for it on the remaining ones; "
-           f"cutting, blending and the full-size output buffers are real. Per-batch network "
-           f"memory is released after each batch, so the peak is reached in the first batches. "
-           f"Peak = `VmHWM` of a fresh process; 'before' = RSS after loading the model and "
-           f"the image (Python + torch + model + input). Target: ≤ 2 GiB for 2752×2208 on the CPU.", "",
-           "| model | image | tiles (network ran on) | s / tile | RSS before (MiB) | peak (MiB) "
-           "| peak ≤ 2 GiB |", "|---|---|---|---|---|---|---|"]
-    for model in ("nafnet", "midnet"):
-        for h, w in sizes:
-            spec = {"kind": "tiled", "model": model, "size": [h, w], "tile": 256, "overlap": 32,
-                    "batch_size": 4, "device": c.device, "model_batches": k}
-            r = run_worker(spec, c.timeout)
-            log(f"tiled {model} {h}x{w}: {r}")
-            if "error" in r:
-                out.append(f"| {model} | {h}×{w} | failed: {r['error']} | | | | |")
-                continue
-            ok = "yes" if r["vmhwm_kib"] <= 2 * 1024 * 1024 else "**no**"
-            out.append(f"| {model} | {h}×{w} | {r['n_tiles']} ({r['model_tiles']}) | "
-                       f"{r['s_per_tile']:.2f} | {mib(r['base_kib'])} | {c.mem(r)} | "
-                       f"{ok if c.device == 'cpu' else 'n/a'} |")
-    s, tile, overlaps = 256, 128, [32, 48]
+           f"`predict_tiled(model, image, tile, overlap, batch_size)` on a float32 numpy image, "
+           f"NAFNet-w32 and MIDNet-w32 (paper001 `paper` config, 17.1 M / 17.3 M parameters, "
+           f"grey, random weights — memory does not depend on the values); 'TLC(s)' = converted "
+           f"by `to_local_stats(model, train_size=s)` (local instead of global average pools, "
+           f"see the seam table). A whole 2752×2208 image is 130 tiles of 256² and each costs "
+           f"seconds on this CPU (s / tile below): to keep `make bench` within its budget the "
+           f"network runs on the first {k} batch(es) and an identity stands in for it on the "
+           f"remaining ones; cutting, blending and the full-size output buffers are real. "
+           f"Per-batch network memory is released after each batch, so the peak is reached in "
+           f"the first batches. Peak = `VmHWM` of a fresh process; 'before' = RSS after loading "
+           f"the model and the image (Python + torch + model + input). Target: ≤ 2 GiB for "
+           f"2752×2208 on the CPU.", "",
+           "| model | image | tile / overlap × batch | tiles (network ran on) | s / tile "
+           "| RSS before (MiB) | peak (MiB) | peak ≤ 2 GiB |", "|---|---|---|---|---|---|---|---|"]
+    configs = [(model, None, 256, 32, 4, size) for model in ("nafnet", "midnet") for size in sizes]
+    # the seam-free TLC setting (overlap = 3 × the training crop, see below) needs larger tiles
+    configs += [(model, ts, 6 * ts, 3 * ts, 1, sizes[0]) for ts in (64, 256)
+                for model in ("nafnet", "midnet")]
+    if c.quick:
+        configs = [cfg for cfg in configs if cfg[5] == sizes[0]]
+    for model, train_size, tile, overlap, bs, (h, w) in configs:
+        spec = {"kind": "tiled", "model": model, "size": [h, w], "tile": tile,
+                "overlap": overlap, "batch_size": bs, "device": c.device, "model_batches": k,
+                "train_size": train_size}
+        r = run_worker(spec, c.timeout)
+        log(f"tiled {model} tlc={train_size} {h}x{w} tile {tile}: {r}")
+        name = model if train_size is None else f"{model} TLC({train_size})"
+        cfg = f"{tile} / {overlap} × {bs}"
+        if "error" in r:
+            out.append(f"| {name} | {h}×{w} | {cfg} | failed: {r['error']} | | | | |")
+            continue
+        ok = "yes" if r["vmhwm_kib"] <= 2 * 1024 * 1024 else "**no**"
+        out.append(f"| {name} | {h}×{w} | {cfg} | {r['n_tiles']} ({r['model_tiles']}) | "
+                   f"{r['s_per_tile']:.2f} | {mib(r['base_kib'])} | {c.mem(r)} | "
+                   f"{ok if c.device == 'cpu' else 'n/a'} |")
+    s, tile, overlaps = (512, 256, [64, 96, 128]) if c.quick else (1024, 512, [128, 192, 256])
     out += ["", f"### Seam error: tiled vs whole-image inference on a {s}² image", "",
             f"Whole-image inference of 2752×2208 with a w32 NAFNet does not fit the time budget "
-            f"on this CPU (~90 tile-equivalents per model), so the comparison uses a {s}² "
-            f"image (smoothed noise in [0, 1]), tile {tile}, batch 4, cosine blend. NAFNet/MIDNet with β, γ "
-            f"drawn at random (N(0, 0.3²)) so that the blocks act; `small_unet` (paper config, "
-            f"width 32, random init) for comparison. Target: max abs ≤ 1e-4.", "",
-            "| model | std(output − input) | " + " | ".join(f"max abs, overlap {o}" for o in overlaps)
-            + " |", "|---|---|" + "---|" * len(overlaps)]
-    for model, profile in (("nafnet", "paper"), ("midnet", "paper"), ("small_unet", "paper")):
-        spec = {"kind": "seam", "model": model, "profile": profile, "size": s, "tile": tile,
-                "overlaps": overlaps, "device": c.device}
+            f"on this CPU, so the comparison uses a {s}² image (smoothed noise in [0, 1]), tile "
+            f"{tile}, batch 2, cosine blend. NAFNet/MIDNet with β, γ drawn at random (N(0, 0.3²)) "
+            f"so that the blocks act. 'global' = as built: the channel attention (SCA) averages "
+            f"each feature map over the whole input, so every tile has other statistics than the "
+            f"whole image. 'TLC(s)' = `to_local_stats(model, train_size=s)`: every SCA averages "
+            f"a window of 1.5·s full-resolution pixels, and the reference is the converted "
+            f"model's own whole-image output. `small_unet` (paper config, width 32, random init) "
+            f"for comparison. Target: max abs ≤ 1e-4. (TLC(256), the paper's crops, needs an "
+            f"overlap of 768 and tiles of 1536²: a whole-image reference of several such tiles "
+            f"does not fit the time budget here; its memory is in the table above.)", "",
+            "| model | statistics | std(output − input) | "
+            + " | ".join(f"max abs, overlap {o}" for o in overlaps)
+            + " |", "|---|---|---|" + "---|" * len(overlaps)]
+    rows = [(m, tlc) for m in ("nafnet", "midnet") for tlc in (None, 32, 64)]
+    rows.append(("small_unet", None))
+    for model, train_size in rows:
+        spec = {"kind": "seam", "model": model, "profile": "paper", "size": s, "tile": tile,
+                "overlaps": overlaps, "device": c.device, "batch_size": 2,
+                "train_size": train_size}
         r = run_worker(spec, c.timeout)
-        log(f"seam {model}: {r}")
+        log(f"seam {model} tlc={train_size}: {r}")
+        stats = "—" if model == "small_unet" else (
+            "global" if train_size is None else f"TLC({train_size}): window {3 * train_size // 2}")
         if "error" in r:
-            out.append(f"| {model} | failed: {r['error']} |" + " |" * len(overlaps))
+            out.append(f"| {model} | {stats} | failed: {r['error']} |" + " |" * len(overlaps))
             continue
-        out.append(f"| {model} ({profile}) | {r['residual_std']:.3f} | "
+        out.append(f"| {model} (paper) | {stats} | {r['residual_std']:.3f} | "
                    + " | ".join(f"{r['diffs'][str(o)]:.1e}" for o in overlaps) + " |")
     return "\n".join(out)
 

@@ -58,6 +58,7 @@ if DATA_DIR:
 from deblurlab import classical, config, metrics
 from deblurlab.cost import cost_table
 from deblurlab.experiments import paper001 as p1
+from deblurlab.models.local_stats import to_local_stats
 from deblurlab.plotting import save_figure, save_table, show_images
 
 S = p1.settings(PROFILE)
@@ -199,6 +200,34 @@ if {"NAFNet", "MIDNet"} <= set(models):
     display(verdict.round(3))
 
 # %% [markdown]
+# ### Global or local channel statistics on whole test tiles?
+#
+# NAFNet's and MIDNet's channel attention (SCA) scales each channel by a function of its mean over
+# the **whole input**. Training saw means over one crop (`S["crop"]`² pixels); the test tiles
+# above are larger, so the same weights now see means over a larger area than they were trained
+# with. The official NAFNet code therefore tests its GoPro models with *test-time local
+# statistics* (TLC, Chu et al., ECCV 2022): every global mean becomes a mean over a window of
+# 1.5 × the training crop around each pixel (`deblurlab.models.local_stats.to_local_stats`). At
+# the training size nothing changes; on larger images each pixel sees train-like statistics, and
+# its output depends on a bounded neighbourhood only — which is also what makes tiled inference
+# of large images match the whole image (`deblurlab.infer.predict_tiled` warns about global pools).
+# Same trained weights, run both ways:
+
+# %%
+local_models = {f"{k} (TLC)": to_local_stats(models[k], train_size=S["crop"])
+                for k in ("NAFNet", "MIDNet") if k in models}
+if local_models:
+    both = {k: outputs[k] for k in ("NAFNet", "MIDNet") if k in models}
+    both.update({k: [p1.restore(m, it["blur"]) for it in items] for k, m in local_models.items()})
+    tlc_per_image = p1.evaluate(both, items)
+    tlc_table = metrics.summarize(tlc_per_image.drop(columns="image"), by="method").loc[list(both)]
+    save_table(tlc_table, f"07_tlc_{PROFILE}")
+    side = max(it["blur"].shape[0] for it in items)
+    print(f"trained on {S['crop']}² crops, tested on tiles up to {side} px; TLC windows "
+          f"{3 * S['crop'] // 2} px")
+    display(tlc_table)
+
+# %% [markdown]
 # ## 5 · Where the difference is — crops with the red arrow
 #
 # The paper points a red arrow at a contour MIDNet restores and the others blur. We let the data
@@ -232,7 +261,9 @@ save_figure(fig, "07_crops_red_arrow");
 # Drive or GitHub releases and cannot be downloaded on machines without internet access, so this
 # cell runs only for the checkpoints you have put in `DEBLURLAB_WEIGHTS` (file names:
 # `deblurlab.weights.entry(name).filename`). The grey tiles are replicated to RGB and the three
-# output channels averaged.
+# output channels averaged. NAFNet runs as its official GoPro test config does, with test-time
+# local statistics for 256² crops (`to_local_stats`, "TLC"; on tiles up to 384² this equals the
+# plain network).
 
 # %%
 available = p1.official_available()
@@ -262,6 +293,10 @@ else:
 #    answer the same per parameter?
 # 3. Look at the red-arrow crops. Is MIDNet's gain on edges (what $\mathcal{L}_e$ rewards) or on
 #    flat regions? Change `LAMBDA_EDGE` to 0.5 and retrain MIDNet only (`MODELS = ["midnet"]`).
+# 4. Compare NAFNet with NAFNet (TLC). Would you expect a larger or a smaller difference for a
+#    network trained on 256² crops and tested on 2752×2208 FaMM images? Why does a global mean
+#    make every tile of a tiled prediction differ from the whole-image one, however much the
+#    tiles overlap?
 #
 # **How this differs from the paper.** Data: 84 registered training tiles of 7 source images
 # and 12 test tiles of one held-out image (paper: 108/12 random split of 120 pairs, "adjusted" to

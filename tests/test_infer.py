@@ -237,3 +237,37 @@ def test_whole_image_peak_memory_exceeds_the_tiled_bound():
     whole = _peak_increase_mib("predict")
     print(f"predict (whole image) peak increase {whole:.0f} MiB")
     assert whole > 12 * 2048 * 2048 / 2**20 + 40
+
+
+@pytest.mark.parametrize("source, name", [
+    ("paper001", "nafnet"), ("paper001", "restormer"), ("paper001", "hinet"),
+    ("paper003", "xydeblur"), ("paper003", "ehnet"), ("paper004", "sum_k4"),
+])
+def test_channels_last_gives_the_same_output_and_leaves_the_model_alone(source, name):
+    import importlib
+
+    exp = importlib.import_module(f"deblurlab.experiments.{source}")
+    torch.manual_seed(0)
+    model = exp.build(name, "smoke").eval()
+    before = {k: (v.clone(), v.is_contiguous()) for k, v in model.state_dict().items()}
+    image = np.random.default_rng(0).random((72, 88), dtype=np.float32)
+    nchw = predict(model, image, channels_last=False)
+    nhwc = predict(model, image, channels_last=True)
+    assert np.abs(nhwc - nchw).max() <= 1e-5
+    m = getattr(model, "size_multiple", 1)
+    tile = -(-48 // m) * m
+    tiled = predict_tiled(model, image, tile=tile, overlap=16, channels_last=True)
+    assert np.abs(tiled - predict_tiled(model, image, tile=tile, overlap=16,
+                                        channels_last=False)).max() <= 1e-5
+    for k, v in model.state_dict().items():  # values and layout of the caller's model unchanged
+        assert torch.equal(v, before[k][0]) and v.is_contiguous() == before[k][1], k
+
+
+def test_channels_last_is_the_cpu_default_and_validated():
+    from deblurlab.infer import _channels_last
+
+    assert _channels_last(None, torch.device("cpu")) is True
+    assert _channels_last(None, torch.device("cuda")) is False
+    assert _channels_last(False, torch.device("cpu")) is False
+    with pytest.raises(TypeError, match="channels_last"):
+        predict(SmallUNet(width=4, levels=2), np.zeros((8, 8), np.float32), channels_last="yes")

@@ -11,6 +11,7 @@ from deblurlab import weights as W
 from deblurlab.datasets import PairList
 from deblurlab.experiments import paper001 as P
 from deblurlab.models import count_parameters
+from deblurlab.models.local_stats import global_pools
 
 
 def test_run_spec_keys_labels_and_validation():
@@ -136,6 +137,9 @@ def test_standin_official_nafnet_checkpoint_loads_into_the_paper_config(no_weigh
     assert P.official_available()["nafnet"]
     loaded = P.load_official("nafnet")
     assert all(torch.equal(p, q) for p, q in zip(reference.state_dict().values(), loaded.state_dict().values()))
+    # run as the official GoPro test config does: local statistics for 256² crops
+    assert global_pools(loaded) == [] and loaded.local_stats_train_size == (256, 256)
+    assert len(global_pools(P.load_official("nafnet", local_stats=False))) == 36
 
 
 def test_doctests():

@@ -16,11 +16,18 @@ normalised to sum to one per pixel and accumulated in float64, so:
 * a purely local model whose receptive-field radius is ≤ ``margin`` (``"none"``: ≤ ``overlap // 2``)
   gives the whole-image result up to float rounding;
 * larger receptive fields (U-Nets) give small differences that shrink as the overlap grows.
+
+Models with a global average pool (NAFNet's and MIDNet's channel attention) are a different case:
+every tile has its own channel statistics, so tiling changes every pixel and no overlap removes
+the difference. :func:`predict_tiled` warns about them; convert such a model with
+:func:`deblurlab.models.local_stats.to_local_stats` (test-time local statistics) first and use an
+overlap of 3 × its training crop (``seam_free_overlap``; it warns about smaller ones).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterator
 
 import numpy as np
@@ -28,6 +35,7 @@ import torch
 from torch import Tensor, nn
 
 from .arrays import to_tensor
+from .models.local_stats import global_pools, seam_free_overlap
 
 _BLENDS = ("cosine", "linear", "none")
 
@@ -105,8 +113,35 @@ def pad_to_multiple(x: Tensor, multiple: int) -> Tensor:
     return _window(_window(x, -2, 0, hp), -1, 0, wp)
 
 
-def _run(model: nn.Module, x: Tensor) -> Tensor:
-    y = model(x)
+def _channels_last(flag: bool | None, device: torch.device) -> bool:
+    """``None`` = the default: on for the CPU, where ``benchmarks/RESULTS.md`` measured it to pay
+    (off elsewhere: not measured on a GPU)."""
+    if flag is None:
+        return device.type == "cpu"
+    if not isinstance(flag, bool):
+        raise TypeError(f"channels_last must be True, False or None, got {flag!r}")
+    return flag
+
+
+def _nhwc_weights(model: nn.Module) -> dict[str, Tensor]:
+    """NHWC copies of the model's 4-D parameters and buffers (the conv kernels).
+
+    A convolution runs in NHWC when its input *or* its weight is ``channels_last``; a grey
+    ``(N, 1, H, W)`` input is both layouts at once, so it is the weights that select the fast
+    path. Copies, passed through ``torch.func.functional_call``, leave the model untouched.
+    """
+    tensors = dict(model.named_parameters())
+    tensors.update(model.named_buffers())
+    return {name: t.contiguous(memory_format=torch.channels_last)
+            for name, t in tensors.items() if t.ndim == 4}
+
+
+def _run(model: nn.Module, x: Tensor, nhwc: dict[str, Tensor] | None = None) -> Tensor:
+    if nhwc:
+        x = x.contiguous(memory_format=torch.channels_last)
+        y = torch.func.functional_call(model, nhwc, (x,))
+    else:
+        y = model(x)
     if not isinstance(y, Tensor) or y.ndim != 4 or y.shape[0] != x.shape[0] \
             or y.shape[-2:] != x.shape[-2:]:
         shape = tuple(y.shape) if isinstance(y, Tensor) else type(y).__name__
@@ -117,7 +152,8 @@ def _run(model: nn.Module, x: Tensor) -> Tensor:
 
 def predict(model: nn.Module, image: Tensor | np.ndarray, *, size_multiple: int | None = None,
             device: torch.device | str | None = None,
-            out_device: torch.device | str = "cpu") -> Tensor | np.ndarray:
+            out_device: torch.device | str = "cpu",
+            channels_last: bool | None = None) -> Tensor | np.ndarray:
     """Whole-image prediction, padded (reflect) to the model's size multiple and cropped back.
 
     Args:
@@ -126,6 +162,11 @@ def predict(model: nn.Module, image: Tensor | np.ndarray, *, size_multiple: int 
         size_multiple: overrides ``model.size_multiple``.
         device: run there (the model is moved); default: where the model's parameters are.
         out_device: where the output tensor is returned (numpy inputs: ignored).
+        channels_last: run the convolutions in NHWC (``channels_last``) layout, with NHWC copies
+            of the model's conv weights (the model itself is not changed) — the same values up to
+            float rounding (≤ 2e-6 measured), 1.2–1.9× faster on the CPU in
+            ``benchmarks/RESULTS.md``, at the cost of one copy of the conv weights; ``None``: on
+            for the CPU only.
 
     Returns the same type and spatial size as ``image`` (numpy ``(H, W)`` for one output channel
     from a 2-D input, else ``(H, W, C')``). The model runs in eval mode under
@@ -143,8 +184,9 @@ def predict(model: nn.Module, image: Tensor | np.ndarray, *, size_multiple: int 
     model.eval()
     try:
         with torch.inference_mode():
-            y = _run(model, pad_to_multiple(x.to(dev), m))[..., :h, :w]
-            y = y.to(out_device, torch.float32)
+            nhwc = _nhwc_weights(model) if _channels_last(channels_last, dev) else None
+            y = _run(model, pad_to_multiple(x.to(dev), m), nhwc)
+            y = y[..., :h, :w].to(out_device, torch.float32).contiguous()
     finally:
         model.train(was_training)
     return _to_output(y, ndim)
@@ -212,6 +254,7 @@ def predict_tiled(
     margin: int | None = None,
     progress: bool = False,
     out_device: torch.device | str = "cpu",
+    channels_last: bool | None = None,
 ) -> Tensor | np.ndarray:
     """Tiled prediction of an arbitrarily large image with bounded memory.
 
@@ -234,6 +277,8 @@ def predict_tiled(
             ``2·margin < overlap``). Ignored by ``"none"``.
         progress: show a tqdm bar over batches.
         out_device: where the output (and the float64 accumulator) lives.
+        channels_last: feed the tiles as NHWC tensors (see :func:`predict`; ``None``: on for the
+            CPU only).
 
     Returns:
         Same type and spatial size as ``image`` (see :func:`predict`), float32. Memory on
@@ -268,11 +313,28 @@ def predict_tiled(
         raise ValueError(f"margin must satisfy 0 ≤ 2·margin < overlap ({overlap}), got {margin}")
 
     dev = _model_device(model, device)
+    nhwc = _nhwc_weights(model) if _channels_last(channels_last, dev) \
+        and isinstance(model, nn.Module) else None
     out_dev = torch.device(out_device)
     n_img, _, h, w = x.shape
     hp, wp = -(-h // m) * m, -(-w // m) * m  # padded size: what the model sees overall
     th, tw = min(tile, hp), min(tile, wp)
     ys, xs = tile_starts(hp, th, overlap), tile_starts(wp, tw, overlap)
+    pools = global_pools(model) if isinstance(model, nn.Module) else []
+    if pools and len(ys) * len(xs) > 1:
+        warnings.warn(
+            f"{type(model).__name__} has {len(pools)} global average pool(s) (e.g. {pools[0]!r}):"
+            f" each tile gets its own channel statistics, so tiling changes every pixel, not only"
+            f" the seams. Convert it first with deblurlab.models.local_stats.to_local_stats(model,"
+            f" train_size=<training crop>) and use an overlap of 3 × that crop.",
+            UserWarning, stacklevel=2)
+    need = seam_free_overlap(model) if isinstance(model, nn.Module) else None
+    if need is not None and overlap < need and len(ys) * len(xs) > 1:
+        warnings.warn(
+            f"the model was converted to local statistics for {model.local_stats_train_size} "
+            f"crops; tiles overlapping by {overlap} < {need} px (3 × the crop) can differ from "
+            f"the whole-image output by more than 1e-4 near the seams. Use overlap ≥ {need} "
+            f"and tile ≥ {2 * need}, or accept the seams.", UserWarning, stacklevel=2)
     wy = _axis_weights(hp, th, ys, overlap, margin, blend, out_dev)
     wx = _axis_weights(wp, tw, xs, overlap, margin, blend, out_dev)
     jobs = [(n, i, j) for n in range(n_img) for i in range(len(ys)) for j in range(len(xs))]
@@ -294,7 +356,7 @@ def predict_tiled(
                 tiles = torch.cat([
                     _window(_window(x[n:n + 1], -2, ys[i], th), -1, xs[j], tw)
                     for n, i, j in group]).to(dev)
-                pred = _run(model, tiles).to(out_dev, torch.float64)
+                pred = _run(model, tiles, nhwc).to(out_dev, torch.float64)
                 if out is None:
                     out = torch.zeros(n_img, pred.shape[1], h, w, dtype=torch.float64,
                                       device=out_dev)

@@ -39,6 +39,7 @@ from ..arrays import centre_crop, to_numpy, to_tensor
 from ..datasets import PairedDataset, PairList, RandomCrops, group_split, make_item, midnet_sem
 from ..losses import l1_loss, midnet_loss_terms
 from ..models import build_model
+from ..models.local_stats import global_pools, to_local_stats
 from ..simulate import SyntheticPairs, synthetic_pairs
 from ..train import History, fit
 
@@ -271,15 +272,27 @@ def official_available() -> dict[str, bool]:
     return found
 
 
-def load_official(name: str) -> nn.Module:
+#: Official GoPro test configs run NAFNet as ``NAFNetLocal``: test-time local statistics for
+#: the 256² training crops (METHODS §2.2).
+OFFICIAL_TRAIN_SIZE = 256
+
+
+def load_official(name: str, *, local_stats: bool = True) -> nn.Module:
     """The paper-size RGB ``name`` with its official GoPro weights, loaded strictly (eval mode).
+
+    NAFNet is converted with :func:`deblurlab.models.local_stats.to_local_stats` for 256² crops,
+    as its official GoPro test configs do (``NAFNetLocal``); ``local_stats=False`` keeps the
+    global pools. On images up to 384² the two give the same output.
 
     Raises :class:`deblurlab.weights.WeightsNotFoundError` (saying where to put the file) when
     it is missing — never a randomly initialised model.
     """
     if name not in OFFICIAL_WEIGHTS:
         raise ValueError(f"no official weights for {name!r}; available: {', '.join(OFFICIAL_WEIGHTS)}")
-    return wts.load_pretrained(build(name, "paper", channels=3), OFFICIAL_WEIGHTS[name])
+    model = wts.load_pretrained(build(name, "paper", channels=3), OFFICIAL_WEIGHTS[name])
+    if local_stats and global_pools(model):
+        model = to_local_stats(model, OFFICIAL_TRAIN_SIZE, inplace=True)
+    return model
 
 
 def restore_grey_with_rgb_model(model: nn.Module, image: np.ndarray) -> np.ndarray:

@@ -44,8 +44,10 @@ Module and parameter names follow the official ``NAFNet_arch.py`` (``intro``, ``
 ``sca``, ``sg``, ``norm1``/``norm2``, ``beta``/``gamma``), so an official checkpoint's
 ``torch.load(path)["params"]`` loads with ``strict=True``. MIDNet's extra modules live under
 ``gates``; a NAFNet checkpoint loads into MIDNet with ``strict=False`` (gates stay random).
-Not implemented: ``NAFNetLocal`` (test-time local statistics, "TLC"), which the official GoPro
-configs use at test time only.
+``NAFNetLocal`` (test-time local statistics, "TLC"), which the official GoPro configs use at test
+time only, is :func:`deblurlab.models.local_stats.to_local_stats` applied to either model: it
+replaces the SCA's global average pools by local ones, which also makes tiled inference of large
+images match the whole-image output.
 
 Parameter counts (bias included; middle 1, dec (1,1,1,1); checked in ``tests/test_nafnet.py``)::
 
