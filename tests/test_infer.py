@@ -239,6 +239,7 @@ def test_whole_image_peak_memory_exceeds_the_tiled_bound():
     assert whole > 12 * 2048 * 2048 / 2**20 + 40
 
 
+@pytest.mark.filterwarnings("ignore:.*global average pool:UserWarning")  # not this test's topic
 @pytest.mark.parametrize("source, name", [
     ("paper001", "nafnet"), ("paper001", "restormer"), ("paper001", "hinet"),
     ("paper003", "xydeblur"), ("paper003", "ehnet"), ("paper004", "sum_k4"),

@@ -10,6 +10,7 @@ from torch import nn
 
 from deblurlab.infer import predict, predict_tiled
 from deblurlab.models import SmallUNet
+from deblurlab.models.ehnet import EHNet
 from deblurlab.models.local_stats import (LocalAvgPool2d, global_pools, seam_free_overlap,
                                           to_local_stats)
 from deblurlab.models.nafnet import MIDNet, NAFNet
@@ -127,6 +128,15 @@ def test_conversion_refuses_models_without_a_global_pool_and_bad_arguments():
     for bad in (0.5, float("nan")):
         with pytest.raises(ValueError, match="scale"):
             to_local_stats(_small(), train_size=16, scale=bad)
+    ehnet = EHNet()
+    with pytest.raises(ValueError, match="size_multiple"):
+        to_local_stats(ehnet, train_size=ehnet.size_multiple + 1)
+
+
+def test_conversion_of_a_half_precision_model():
+    net = _small().half()
+    local = to_local_stats(net, train_size=16)
+    assert global_pools(local) == [] and next(local.parameters()).dtype == torch.float16
 
 
 def test_converted_model_depends_on_a_bounded_neighbourhood_only():

@@ -153,9 +153,14 @@ def to_local_stats(model: nn.Module, train_size: int | tuple[int, int], *, scale
         :func:`deblurlab.infer.predict_tiled` checks the overlap.
 
     Raises:
-        ValueError: no global pool in ``model``, or a bad ``train_size`` / ``scale``.
+        ValueError: no global pool in ``model``, a bad ``scale``, or a ``train_size`` that is
+            not an int ≥ 1 (or a pair) or not a multiple of the model's ``size_multiple``.
     """
     ts = _int_pair(train_size, "train_size")
+    m = getattr(model, "size_multiple", 1)
+    if isinstance(m, int) and m > 1 and (ts[0] % m or ts[1] % m):
+        raise ValueError(f"train_size {ts} is not a size {type(model).__name__} accepts (multiples "
+                         f"of its size_multiple {m}); give the crop it was trained on")
     if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale >= 1):
         raise ValueError(f"scale must be a finite number ≥ 1, got {scale!r}")
     names = global_pools(model)
@@ -174,10 +179,11 @@ def to_local_stats(model: nn.Module, train_size: int | tuple[int, int], *, scale
     was_training = out.training
     param = next(out.parameters(), None)
     device = param.device if param is not None else torch.device("cpu")
+    dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
     try:
         out.eval()
         with torch.no_grad():
-            out(torch.zeros(1, _in_channels(out), *ts, device=device))
+            out(torch.zeros(1, _in_channels(out), *ts, device=device, dtype=dtype))
     finally:
         for h in handles:
             h.remove()
