@@ -17,7 +17,7 @@ normalised to sum to one per pixel and accumulated in float64, so:
   gives the whole-image result up to float rounding;
 * larger receptive fields (U-Nets) give small differences that shrink as the overlap grows.
 
-Models with a global average pool (NAFNet's and MIDNet's channel attention) are a different case:
+Models with a global average pool (the channel attention of NAFNet, MIDNet, EHNet) differ:
 every tile has its own channel statistics, so tiling changes every pixel and no overlap removes
 the difference. :func:`predict_tiled` warns about them; convert such a model with
 :func:`deblurlab.models.local_stats.to_local_stats` (test-time local statistics) first and use an
@@ -164,7 +164,7 @@ def predict(model: nn.Module, image: Tensor | np.ndarray, *, size_multiple: int 
         out_device: where the output tensor is returned (numpy inputs: ignored).
         channels_last: run the convolutions in NHWC (``channels_last``) layout, with NHWC copies
             of the model's conv weights (the model itself is not changed) — the same values up to
-            float rounding (≤ 2e-6 measured), 1.2–1.9× faster on the CPU in
+            float rounding (≤ 2e-6 measured), 1.2–2.0× faster on the CPU in
             ``benchmarks/RESULTS.md``, at the cost of one copy of the conv weights; ``None``: on
             for the CPU only.
 
@@ -277,8 +277,8 @@ def predict_tiled(
             ``2·margin < overlap``). Ignored by ``"none"``.
         progress: show a tqdm bar over batches.
         out_device: where the output (and the float64 accumulator) lives.
-        channels_last: feed the tiles as NHWC tensors (see :func:`predict`; ``None``: on for the
-            CPU only).
+        channels_last: run the convolutions in NHWC layout with NHWC copies of the conv weights
+            (see :func:`predict`; ``None``: on for the CPU only).
 
     Returns:
         Same type and spatial size as ``image`` (see :func:`predict`), float32. Memory on
