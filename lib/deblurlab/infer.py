@@ -313,14 +313,13 @@ def predict_tiled(
         raise ValueError(f"margin must satisfy 0 ≤ 2·margin < overlap ({overlap}), got {margin}")
 
     dev = _model_device(model, device)
-    nhwc = _nhwc_weights(model) if _channels_last(channels_last, dev) \
-        and isinstance(model, nn.Module) else None
+    nhwc = _nhwc_weights(model) if _channels_last(channels_last, dev) else None
     out_dev = torch.device(out_device)
     n_img, _, h, w = x.shape
     hp, wp = -(-h // m) * m, -(-w // m) * m  # padded size: what the model sees overall
     th, tw = min(tile, hp), min(tile, wp)
     ys, xs = tile_starts(hp, th, overlap), tile_starts(wp, tw, overlap)
-    pools = global_pools(model) if isinstance(model, nn.Module) else []
+    pools = global_pools(model)
     if pools and len(ys) * len(xs) > 1:
         warnings.warn(
             f"{type(model).__name__} has {len(pools)} global average pool(s) (e.g. {pools[0]!r}):"
@@ -328,7 +327,7 @@ def predict_tiled(
             f" the seams. Convert it first with deblurlab.models.local_stats.to_local_stats(model,"
             f" train_size=<training crop>) and use an overlap of 3 × that crop.",
             UserWarning, stacklevel=2)
-    need = seam_free_overlap(model) if isinstance(model, nn.Module) else None
+    need = seam_free_overlap(model)
     if need is not None and overlap < need and len(ys) * len(xs) > 1:
         warnings.warn(
             f"the model was converted to local statistics for {model.local_stats_train_size} "
