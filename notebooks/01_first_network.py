@@ -219,11 +219,12 @@ print(f"image {tuple(image.shape[-2:])}, tile {S['tile']}, overlap {OVERLAP}: "
 
 # %% [markdown]
 # Two things `predict` and `predict_tiled` do for you. On the CPU they run the convolutions in
-# `channels_last` (NHWC) memory layout, which `benchmarks/RESULTS.md` measured 1.2–2× faster for
-# every model here, with the same values up to float rounding (`channels_last=False` switches it
-# off). And they warn when a model averages over the *whole* input (NAFNet's channel attention):
-# then every tile has its own statistics and no overlap removes the difference — convert such a
-# model with `deblurlab.models.local_stats.to_local_stats` first (notebook 07).
+# `channels_last` (NHWC) memory layout, which `benchmarks/RESULTS.md` measured 1.2–2.4× faster
+# for every model here, with the same values up to float rounding (`channels_last=False`
+# switches it off). And they warn when a model averages over the *whole* input (NAFNet's
+# channel attention): then every tile has its own statistics and no overlap removes the
+# difference — convert such a model with `deblurlab.models.local_stats.to_local_stats` first
+# (notebook 07).
 
 # %% [markdown]
 # ## 5 · Evaluation against the blurred input and the classical baselines

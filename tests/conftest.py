@@ -69,3 +69,56 @@ def python_sigint():
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
     signal.signal(signal.SIGINT, previous)
+
+
+# Put before every peak-memory script: ``start_peak()`` resets the kernel's high-water mark to the
+# current RSS (``clear_refs`` 5) and returns that RSS; ``peak_increase(start)`` prints what the
+# process reached above it since, in KiB.
+_PEAK_PRELUDE = r"""
+import torch
+
+def _kib(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+
+def start_peak():
+    before = _kib("VmRSS")
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
+    return before
+
+def peak_increase(start):
+    print(_kib("VmHWM") - start)
+
+torch.set_num_threads(1)
+torch.manual_seed(0)
+"""
+
+
+def _peak_rss_increase_mib(script: str, *args: str, env: dict[str, str] | None = None) -> float:
+    """Run ``python -c script *args`` in a fresh interpreter (``lib/`` importable, ``env`` added,
+    one torch thread, seed 0) and return the last number it prints, in KiB, as MiB. The script
+    brackets the call it measures with ``start = start_peak()`` and ``peak_increase(start)``
+    (defined for it). Skips where ``/proc`` cannot reset the peak."""
+    import subprocess
+    import sys
+
+    if not Path("/proc/self/clear_refs").exists():
+        pytest.skip("needs Linux /proc/self/clear_refs to reset the peak RSS")
+    lib = str(REPO / "lib")
+    full_env = dict(os.environ, PYTHONPATH=lib + os.pathsep + os.environ.get("PYTHONPATH", ""),
+                    **(env or {}))
+    proc = subprocess.run([sys.executable, "-c", _PEAK_PRELUDE + script, *args],
+                          capture_output=True,
+                          text=True, env=full_env, timeout=300)
+    if proc.returncode != 0 and "clear_refs" in proc.stderr:
+        pytest.skip(f"cannot reset the peak RSS here: {proc.stderr.strip().splitlines()[-1]}")
+    assert proc.returncode == 0, proc.stderr
+    return int(proc.stdout.split()[-1]) / 1024
+
+
+@pytest.fixture
+def peak_rss_increase():
+    """``peak_rss_increase(script, *args, env=None)`` → MiB (see ``_peak_rss_increase_mib``)."""
+    return _peak_rss_increase_mib

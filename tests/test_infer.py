@@ -172,69 +172,42 @@ def test_helpers():
     assert pad_to_multiple(torch.ones(1, 1, 1, 1), 4).shape == (1, 1, 4, 4)
 
 
-# Peak resident memory of one call, measured in a fresh interpreter: the kernel's high-water mark
-# (VmHWM) is reset to the current RSS just before the call (``clear_refs`` 5), so the increase is
-# what the call itself allocated at its peak.
+# Peak resident memory of one call, measured in a fresh interpreter (``peak_rss_increase`` in
+# conftest.py): the kernel's high-water mark is reset to the current RSS just before the call, so
+# the increase is what the call itself allocated at its peak.
 _PEAK_SCRIPT = r"""
 import sys
-import numpy as np, torch
+import numpy as np
 from deblurlab.infer import predict, predict_tiled
 from deblurlab.models import SmallUNet
 
-def kib(key):
-    for line in open("/proc/self/status"):
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-
-torch.set_num_threads(1)
-torch.manual_seed(0)
 model = SmallUNet(width=16, levels=2)
 image = np.random.default_rng(0).random((2048, 2048), dtype=np.float32)
 fn = sys.argv[1]
 kwargs = dict(tile=128, overlap=32, batch_size=2) if fn == "predict_tiled" else {}
 f = {"predict": predict, "predict_tiled": predict_tiled}[fn]
 f(model, image[:128, :128], **kwargs)  # warm up kernels and the allocator
-before = kib("VmRSS")
-with open("/proc/self/clear_refs", "w") as fh:
-    fh.write("5")
+start = start_peak()
 out = f(model, image, **kwargs)
+peak_increase(start)
 assert out.shape == image.shape
-print(kib("VmHWM") - before)
 """
 
 
-def _peak_increase_mib(fn: str) -> float:
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    if not Path("/proc/self/clear_refs").exists():
-        pytest.skip("needs Linux /proc/self/clear_refs to reset the peak RSS")
-    lib = str(Path(__file__).resolve().parents[1] / "lib")
-    env = dict(os.environ, PYTHONPATH=lib + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.run([sys.executable, "-c", _PEAK_SCRIPT, fn], capture_output=True,
-                          text=True, env=env, timeout=300)
-    if proc.returncode != 0 and "clear_refs" in proc.stderr:
-        pytest.skip(f"cannot reset the peak RSS here: {proc.stderr.strip().splitlines()[-1]}")
-    assert proc.returncode == 0, proc.stderr
-    return int(proc.stdout.split()[-1]) / 1024
-
-
-def test_tiled_peak_memory_is_bounded_by_the_output_buffers():
+def test_tiled_peak_memory_is_bounded_by_the_output_buffers(peak_rss_increase):
     # 2048² grey image, SmallUNet width 16: the documented 12 bytes per output value (float64
     # accumulator + float32 result) = 48 MiB, plus ≤ 40 MiB for two 128² tiles' activations and
     # allocator slack. Whole-image inference of the same model needs several hundred MiB
     # (16 channels × 2048² × 4 B = 256 MiB per feature map), checked below so that this bound
     # is known to discriminate.
     bound = 12 * 2048 * 2048 / 2**20 + 40
-    tiled = _peak_increase_mib("predict_tiled")
+    tiled = peak_rss_increase(_PEAK_SCRIPT, "predict_tiled")
     print(f"predict_tiled peak increase {tiled:.0f} MiB (bound {bound:.0f} MiB)")
     assert tiled <= bound
 
 
-def test_whole_image_peak_memory_exceeds_the_tiled_bound():
-    whole = _peak_increase_mib("predict")
+def test_whole_image_peak_memory_exceeds_the_tiled_bound(peak_rss_increase):
+    whole = peak_rss_increase(_PEAK_SCRIPT, "predict")
     print(f"predict (whole image) peak increase {whole:.0f} MiB")
     assert whole > 12 * 2048 * 2048 / 2**20 + 40
 

@@ -79,6 +79,18 @@ def test_local_pool_keeps_precision_on_a_large_map():
     assert float((naive - ref).abs().max()) > 1e-3
 
 
+def test_local_pool_in_channel_chunks_gives_the_same_means(monkeypatch):
+    import deblurlab.models.local_stats as local_stats
+
+    x = torch.rand(2, 7, 40, 33)
+    pool = LocalAvgPool2d((9, 6))
+    whole = pool(x)  # autograd on: one integral image for all channels
+    monkeypatch.setattr(local_stats, "CHUNK_ELEMENTS", 2 * 41 * 34 * 3)  # 3 channels at a time
+    with torch.inference_mode():
+        chunked = pool(x)
+    assert torch.equal(chunked, whole)
+
+
 @pytest.mark.parametrize("bad", [0, -1, (3,), (2, 0), 2.5, True, "3"])
 def test_local_pool_refuses_bad_kernels(bad):
     with pytest.raises(ValueError, match="kernel_size"):

@@ -13,9 +13,10 @@ full-resolution pixels), which restores the train-time statistics on large image
 pixel then depends on a bounded neighbourhood, so tiles that overlap by enough give the
 converted model's whole-image result: with an overlap of 3 × the training crop (two windows;
 :func:`seam_free_overlap`) the difference was ≤ 1e-4 in ``benchmarks/RESULTS.md`` (NAFNet-w32,
-MIDNet-w32) and ``tests/test_local_stats.py``; with the global pools it stayed at 6e-4 in the
-same measurement, whatever the overlap. The tile must then be ≥ 2 × the overlap, i.e. 6 × the
-training crop.
+MIDNet-w32, crops of 32, 64 and 256) and ``tests/test_local_stats.py``; with the global pools it
+stayed at 6e-4 in the same measurement, whatever the overlap. The tile must then be ≥ 2 × the
+overlap, i.e. 6 × the training crop: 1536² for 256² crops, which NAFNet runs in row strips to
+stay under 2 GiB on a CPU (:mod:`deblurlab.models.nafnet`).
 
 :class:`LocalAvgPool2d` is that pool: the mean over a ``kh × kw`` window at every position,
 computed from an integral image in float64 (so large images lose no precision); windows are
@@ -56,6 +57,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 
+# Inference pools at most this many float64 integral-image elements at a time.
+CHUNK_ELEMENTS = 1 << 22
+
+
 def _int_pair(value: object, what: str) -> tuple[int, int]:
     """An int ``k`` → ``(k, k)``; a pair of ints stays; both must be ≥ 1."""
     pair = (value, value) if isinstance(value, int) else value
@@ -94,6 +99,19 @@ class LocalAvgPool2d(nn.Module):
         kh, kw = min(self.kernel_size[0], h), min(self.kernel_size[1], w)
         if kh == h and kw == w:
             return x.mean((-2, -1), keepdim=True)
+        step = max(1, CHUNK_ELEMENTS // (x.shape[0] * (h + 1) * (w + 1)))
+        if torch.is_grad_enabled() or step >= x.shape[1]:
+            return self._pool(x, kh, kw)
+        # Inference: a few channels at a time, since the float64 temporaries of a whole map
+        # would take about six times its float32 size.
+        out = torch.empty_like(x)
+        for c0 in range(0, x.shape[1], step):
+            out[:, c0:c0 + step] = self._pool(x[:, c0:c0 + step], kh, kw)
+        return out
+
+    @staticmethod
+    def _pool(x: Tensor, kh: int, kw: int) -> Tensor:
+        h, w = x.shape[-2:]
         # Integral image in float64: a float32 cumsum over a 2752×2208 map would lose ~1e-6.
         s = F.pad(x.double().cumsum(-1).cumsum(-2), (1, 0, 1, 0))
         box = s[..., kh:, kw:] - s[..., :-kh, kw:] - s[..., kh:, :-kw] + s[..., :-kh, :-kw]

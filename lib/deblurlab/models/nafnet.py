@@ -49,6 +49,16 @@ time only, is :func:`deblurlab.models.local_stats.to_local_stats` applied to eit
 replaces the SCA's global average pools by local ones, which also makes tiled inference of large
 images match the whole-image output.
 
+Inference on large inputs (no autograd, eval mode, widest map > ``STRIP_ELEMENTS`` values): every
+NAFBlock except its SCA pool acts per pixel or on a 3×3 neighbourhood, so the block runs in
+horizontal strips (one halo row for the depthwise conv) and writes its result in place; MIDNet's
+gates likewise; NAFNet frees each skip once it is merged. The pool still sees the whole map, so
+the result is the plain forward's up to float rounding (``tests/test_nafnet.py``: ≤ 1e-5).
+One grey 1536² tile through NAFNet-w32 (``infer.predict`` settings: inference mode, NHWC
+weights) peaked at 1728 MiB of process RSS instead of 2952 MiB and took 16.9 s instead of 34.3 s
+on 2 CPU cores; ``benchmarks/RESULTS.md`` (tiled section) has the tiled-image figures. Training
+takes the plain path.
+
 Parameter counts (bias included; middle 1, dec (1,1,1,1); checked in ``tests/test_nafnet.py``)::
 
     model   width  enc_blk_nums    RGB (img_channel=3)  grey (img_channel=1)
@@ -105,6 +115,34 @@ def _check_blocks(owner: str, name: str, value: object) -> tuple[int, ...]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
         raise ValueError(f"{owner}: {name} must be a sequence of ints ≥ 0, got {value!r}")
     return tuple(_check_int(owner, f"{name}[{i}]", v, 0) for i, v in enumerate(value))
+
+
+# Inference on large maps (no autograd) runs NAFBlocks and MIDNet's gates in row strips of at
+# most this many elements of the widest intermediate, so that memory grows with ~4 feature maps
+# instead of ~7 (``benchmarks/RESULTS.md``, tiled section). Training and small inputs take the
+# plain path; the strip path gives the same numbers up to float rounding.
+STRIP_ELEMENTS = 1 << 22
+
+
+def _strip_rows(elements_per_row: int) -> int:
+    return max(1, STRIP_ELEMENTS // max(1, elements_per_row))
+
+
+def _use_strips(module: nn.Module, x: Tensor, *widths: int) -> bool:
+    """Strips pay (and are safe: in-place writes, no dropout) only without autograd, in eval
+    mode, for a map larger than one strip."""
+    if torch.is_grad_enabled() or module.training or x.ndim != 4:
+        return False
+    n, _, h, w = x.shape
+    return h > 1 and n * w * h * max(widths) > STRIP_ELEMENTS
+
+
+def _empty_like_rows(strip: Tensor, h: int) -> Tensor:
+    """An empty ``(N, C, h, W)`` tensor in ``strip``'s dtype, device and memory layout."""
+    n, c, _, w = strip.shape
+    fmt = (torch.channels_last if c > 1 and strip.is_contiguous(memory_format=torch.channels_last)
+           and not strip.is_contiguous() else torch.contiguous_format)
+    return torch.empty((n, c, h, w), dtype=strip.dtype, device=strip.device, memory_format=fmt)
 
 
 class LayerNorm2d(nn.Module):
@@ -193,11 +231,47 @@ class NAFBlock(nn.Module):
         self.gamma = nn.Parameter(torch.zeros(1, c, 1, 1))
 
     def forward(self, inp: Tensor) -> Tensor:
+        if _use_strips(self, inp, self.conv1.out_channels, self.conv4.out_channels):
+            return self._forward_strips(inp)
         x = self.sg(self.conv2(self.conv1(self.norm1(inp))))
         x = self.conv3(x * self.sca(x))
         y = inp + self.dropout1(x) * self.beta
         x = self.conv5(self.sg(self.conv4(self.norm2(y))))
         return y + self.dropout2(x) * self.gamma
+
+    def _forward_strips(self, inp: Tensor) -> Tensor:
+        """:meth:`forward`'s arithmetic in row strips, for inference on large maps.
+
+        Every step but the SCA pool is local: LN, the 1×1 convs, the gate and the FFN act per
+        pixel, the depthwise 3×3 needs one row above and below. Pass 1 writes the gated map
+        ``g`` strip by strip (each strip with a one-row halo); the pool then sees the whole of
+        ``g``; pass 2 finishes each strip and, when the channels allow, writes it back into
+        ``g``. Alive at once: ``inp``, ``g`` (and for a local pool its output), plus one strip's
+        temporaries, instead of about six full maps.
+        """
+        n, _, h, w = inp.shape
+        rows = _strip_rows(n * w * max(self.conv1.out_channels, self.conv4.out_channels))
+        g: Tensor | None = None
+        for r0 in range(0, h, rows):
+            r1 = min(h, r0 + rows)
+            a0, a1 = max(0, r0 - 1), min(h, r1 + 1)
+            t = self.conv2(self.conv1(self.norm1(inp[:, :, a0:a1])))
+            t = self.sg(t[:, :, r0 - a0:r1 - a0])
+            if g is None:
+                g = _empty_like_rows(t, h)
+            g[:, :, r0:r1] = t
+        assert g is not None
+        pool, proj = self.sca[0], self.sca[1]
+        pooled = pool(g)
+        att = proj(pooled) if pooled.shape[-2:] == (1, 1) else None
+        out = g if g.shape == inp.shape else torch.empty_like(inp)
+        for r0 in range(0, h, rows):
+            r1 = min(h, r0 + rows)
+            a = att if att is not None else proj(pooled[:, :, r0:r1])
+            y = inp[:, :, r0:r1] + self.dropout1(self.conv3(g[:, :, r0:r1] * a)) * self.beta
+            x = self.conv5(self.sg(self.conv4(self.norm2(y))))
+            out[:, :, r0:r1] = y + self.dropout2(x) * self.gamma
+        return out
 
 
 class AttentionGate(nn.Module):
@@ -324,8 +398,11 @@ class NAFNet(nn.Module):
 
     def merge(self, level: int, x: Tensor, skip: Tensor) -> Tensor:
         """Combine the up-sampled decoder feature ``x`` with the encoder ``skip`` at decoder
-        ``level`` (0 = coarsest). NAFNet adds them; subclasses may override."""
-        return x + skip
+        ``level`` (0 = coarsest). NAFNet adds them; subclasses may override. ``x`` is a fresh
+        tensor owned by the caller: without autograd it may be updated in place."""
+        if torch.is_grad_enabled():
+            return x + skip
+        return x.add_(skip)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim != 4 or x.shape[1] != self.img_channel:
@@ -342,7 +419,12 @@ class NAFNet(nn.Module):
             feat = down(feat)
         feat = self.middle_blks(feat)
         for level, (up, decoder) in enumerate(zip(self.ups, self.decoders)):
-            feat = decoder(self.merge(level, up(feat), skips[-1 - level]))
+            # Popping the skip and dropping ``feat`` before the decoder frees them as soon as
+            # they are used: at full resolution each is a large map.
+            x = self.merge(level, up(feat), skips.pop())
+            del feat
+            feat = decoder(x)
+            del x
         out = self.ending(feat) + inp
         return out[:, :, :h, :w]
 
@@ -384,7 +466,14 @@ class MIDNet(NAFNet):
                                    for c in self.decoder_channels())
 
     def merge(self, level: int, x: Tensor, skip: Tensor) -> Tensor:
-        return x + self.gates[level](x, skip)
+        gate = self.gates[level]
+        if not _use_strips(gate, x, gate.channels, gate.f_int):
+            return x + gate(x, skip)
+        # The gate is per pixel: add it strip by strip, in place (no autograd here).
+        rows = _strip_rows(x.shape[0] * x.shape[-1] * max(gate.channels, gate.f_int))
+        for r0 in range(0, x.shape[-2], rows):
+            x[:, :, r0:r0 + rows] += gate(x[:, :, r0:r0 + rows], skip[:, :, r0:r0 + rows])
+        return x
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, gate_f_int={self.gate_f_int}, gate_norm={self.gate_norm}"
