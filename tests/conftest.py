@@ -110,8 +110,7 @@ def _peak_rss_increase_mib(script: str, *args: str, env: dict[str, str] | None =
     full_env = dict(os.environ, PYTHONPATH=lib + os.pathsep + os.environ.get("PYTHONPATH", ""),
                     **(env or {}))
     proc = subprocess.run([sys.executable, "-c", _PEAK_PRELUDE + script, *args],
-                          capture_output=True,
-                          text=True, env=full_env, timeout=300)
+                          capture_output=True, text=True, env=full_env, timeout=300)
     if proc.returncode != 0 and "clear_refs" in proc.stderr:
         pytest.skip(f"cannot reset the peak RSS here: {proc.stderr.strip().splitlines()[-1]}")
     assert proc.returncode == 0, proc.stderr
