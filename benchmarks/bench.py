@@ -3,9 +3,13 @@
 Absolute times on a shared 2-core machine vary from run to run by tens of per cent; ratios of
 quantities measured in the same run, one right after the other, are what this script reports
 and what the README quotes. Every configuration whose memory is reported runs in a fresh
-process (forked from a server that has imported torch, see ``_mp_context``), so peaks do not mix: on the CPU the peak is the process's resident-set high-water mark
-(``VmHWM`` of ``/proc/self/status``, which includes the ~0.3 GiB of Python + torch, reported
-separately as the baseline); on a GPU ``torch.cuda.max_memory_allocated``.
+process (forked from a server that has imported torch, see ``_mp_context``), so peaks do not
+mix: the peak is the process's resident-set high-water mark (``VmHWM`` of ``/proc/self/status``,
+which includes the ~0.3 GiB of Python + torch, reported separately as the baseline). With
+``--device cuda`` every configuration runs in the driver process instead (a fresh process would
+set up CUDA again each time) and the peak is ``torch.cuda.max_memory_allocated``, reset between
+configurations; those tables go to ``benchmarks/results/cuda/`` and ``RESULTS.md`` shows them
+after the CPU ones (``benchmarks/gpu_check.sh`` is the one-call recipe for a lent GPU machine).
 
 Sections (``--only`` picks some; each writes ``<out-dir>/<section>.md``; ``RESULTS.md`` is then
 assembled from every section file present, so a section re-run alone updates only its part):
@@ -30,8 +34,9 @@ Usage::
 
     make bench                                   # all but notebooks → benchmarks/RESULTS.md
     nice -n 19 env PYTHONPATH=lib python benchmarks/bench.py --quick   # a few minutes → build/bench-quick/
-    python benchmarks/bench.py --only tiled --device cuda
+    python benchmarks/bench.py --only tiled --device cuda   # → benchmarks/results/cuda/tiled.md
     python benchmarks/bench.py --only notebooks
+    python benchmarks/bench.py --assemble                   # RESULTS.md from the section files
 
 Random weights throughout: throughput and memory do not depend on the values; for the seam error
 NAFNet's skip-init scales (β, γ, zero at init, which make every block an identity) are drawn at
@@ -56,9 +61,12 @@ from typing import Any, Callable
 
 REPO = Path(__file__).resolve().parents[1]
 SECTIONS = ("models", "fastpaths", "metrics", "tiled", "data", "notebooks")
+#: Sections that measure the CPU whatever ``--device`` says (they are not run with ``cuda``).
+CPU_ONLY_SECTIONS = ("metrics", "notebooks")
 #: Run order of a default ``make bench`` (cheapest first); RESULTS.md keeps the SECTIONS order.
 DEFAULT_SECTIONS = ("data", "metrics", "tiled", "fastpaths", "models")
 GIB = 1024 ** 3
+RESULTS_DIR = REPO / "benchmarks" / "results"
 
 
 # =============================================================================== helpers
@@ -103,7 +111,11 @@ def machine_facts() -> dict[str, str]:
     with contextlib.suppress(OSError, IndexError, ValueError):
         kib = int(Path("/proc/meminfo").read_text().split()[1])
         mem = f"{kib / GIB * 1024:.0f} GiB"
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+    gpu = "none"
+    if torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(0)
+        gpu = (f"{props.name}, {props.total_memory / GIB:.0f} GiB, CUDA {torch.version.cuda}, "
+               f"cuDNN {torch.backends.cudnn.version()}")
     return {"date (UTC)": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M"),
             "CPU": cpu, "cores (os.cpu_count)": str(os.cpu_count()),
             "torch threads": str(torch.get_num_threads()), "RAM": mem,
@@ -141,8 +153,38 @@ def _child(spec: dict[str, Any], conn) -> None:
         conn.close()
 
 
+def run_inline(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run one measurement in this process, as ``run_worker`` does for a GPU.
+
+    The CUDA allocator's peak counter is reset first and its cache emptied, so the peak
+    (``cuda_peak_kib``) is this configuration's alone; a failure is returned as ``{"error"}``
+    like a failed child. There is no timeout here.
+    """
+    import gc
+
+    import torch
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+    t0 = time.perf_counter()
+    try:
+        out = WORKERS[spec["kind"]](spec)
+    except Exception as exc:  # reported in the table as "failed: ..."
+        out = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"}
+    out["wall_s"] = time.perf_counter() - t0
+    gc.collect()
+    return out
+
+
 def run_worker(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
-    """Run one measurement in a fresh process (see :func:`_mp_context`); returns its dict."""
+    """Run one measurement in a fresh process (see :func:`_mp_context`); returns its dict.
+
+    On a GPU (``spec["device"] == "cuda"``) it runs in this process (:func:`run_inline`): a
+    fresh process would pay CUDA's set-up every time, and the CUDA peak can be reset instead.
+    """
+    if spec["device"] != "cpu":
+        return run_inline(spec)
     ctx = _mp_context()
     recv, send = ctx.Pipe(duplex=False)
     t0 = time.perf_counter()
@@ -418,8 +460,30 @@ def worker_tiled(spec: dict[str, Any]) -> dict[str, Any]:
             "out_ok": bool(out.shape == (h, w) and np.isfinite(out).all()), **_peak(dev)}
 
 
+@contextlib.contextmanager
+def _no_tf32():
+    """Full float32 convolutions and matrix products on a GPU while inside (restored after).
+
+    cuDNN convolutions default to TF32 on Ampere and later; its 10-bit mantissa (rounding of
+    up to 2⁻¹¹ ≈ 5e-4 relative per product) would swamp the 1e-4 seam target between two
+    evaluations that sum in another order — the seam table is about tiling, not about that.
+    """
+    import torch
+    old = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = old
+
+
 def worker_seam(spec: dict[str, Any]) -> dict[str, Any]:
     """Max |tiled − whole| for a few overlaps on an ``S×S`` image (TLC when ``train_size``)."""
+    with _no_tf32():
+        return _seam(spec)
+
+
+def _seam(spec: dict[str, Any]) -> dict[str, Any]:
     import warnings
 
     import numpy as np
@@ -473,6 +537,18 @@ class Ctx:
         self.timeout = 300 if args.quick else 900
         self.baseline_kib: float | None = None
 
+    def peak_text(self) -> str:
+        """How the peak-memory columns were measured, for the section texts."""
+        if self.device == "cuda":
+            return ("All configurations run one after the other in one process; peak = "
+                    "`torch.cuda.max_memory_allocated` of each (tensors on the GPU, reset between "
+                    "configurations; the CUDA context and the caching allocator's slack are not "
+                    "in it). cuDNN defaults: TF32 convolutions, `cudnn.benchmark` off.")
+        return (f"Each configuration runs in a fresh process (forked from a server that has "
+                f"imported torch); peak = `VmHWM` of that process (includes the "
+                f"~{mib(self.baseline())} MiB that Python + torch + deblurlab take before any "
+                f"model exists).")
+
     def mem(self, r: dict[str, Any]) -> str:
         if "error" in r:
             return "—"
@@ -511,9 +587,7 @@ def section_models(c: Ctx) -> str:
     out = ["## Training step: every registry model at its quick and paper configuration", "",
            f"Forward + backward + Adam step, L1 loss (multi-scale models: the per-scale sum), "
            f"random data, float32 eager, device `{c.device}`; median step time over ≥ 2 steps "
-           f"and ≥ {c.budget:g} s after one warm-up step. Each configuration runs in a fresh "
-           f"process (forked from a server that has imported torch); peak = `VmHWM` of that process (includes the ~{mib(c.baseline())} MiB "
-           f"that Python + torch + deblurlab take before any model exists). Paper "
+           f"and ≥ {c.budget:g} s after one warm-up step. {c.peak_text()} Paper "
            f"configurations whose step at batch 1 exceeds the per-step budget run at a smaller "
            f"crop, and the batch is cut to fit the budget — the crop × batch column says what "
            f"ran (images/s barely depends on the batch on a CPU; peak memory does). "
@@ -684,22 +758,32 @@ def section_metrics(c: Ctx) -> str:
 
 def section_tiled(c: Ctx) -> str:
     sizes = [(2752, 2208), (4096, 4096)]
-    k = 1  # tile batches run through the real network (see the text)
+    gpu = c.device == "cuda"
+    k = None if gpu else 1  # tile batches run through the real network (see the text)
     out = ["## Tiled inference: peak memory and seams", "",
            f"`predict_tiled(model, image, tile, overlap, batch_size)` on a float32 numpy image, "
            f"NAFNet-w32 and MIDNet-w32 (paper001 `paper` config, 17.1 M / 17.3 M parameters, "
            f"grey, random weights — memory does not depend on the values); 'TLC(s)' = converted "
            f"by `to_local_stats(model, train_size=s)` (local instead of global average pools, "
-           f"see the seam table). A whole 2752×2208 image is 130 tiles of 256² and each costs "
-           f"seconds on this CPU (s / tile below): to keep `make bench` within its budget the "
-           f"network runs on the first {k} batch(es) and an identity stands in for it on the "
-           f"remaining ones; cutting, blending and the full-size output buffers are real. "
-           f"Per-batch network memory is released after each batch, so the peak is reached in "
-           f"the first batches. Peak = `VmHWM` of a fresh process; 'before' = RSS after loading "
-           f"the model and the image (Python + torch + model + input). Target: ≤ 2 GiB for "
-           f"2752×2208 on the CPU.", "",
-           "| model | image | tile / overlap × batch | tiles (network ran on) | s / tile "
-           "| RSS before (MiB) | peak (MiB) | peak ≤ 2 GiB |", "|---|---|---|---|---|---|---|---|"]
+           f"see the seam table). "]
+    if gpu:
+        out[-1] += ("The network runs on every tile; s / tile = the call's wall time ÷ tiles. "
+                    "The image, the output and the blending accumulator stay in host memory "
+                    "(`out_device='cpu'`, the default); peak = `torch.cuda.max_memory_allocated` "
+                    "(tiles, weights and activations on the GPU).")
+        out += ["", "| model | image | tile / overlap × batch | tiles | s / tile | CUDA peak (MiB) |",
+                "|---|---|---|---|---|---|"]
+    else:
+        out[-1] += (f"A whole 2752×2208 image is 130 tiles of 256² and each costs "
+                    f"seconds on this CPU (s / tile below): to keep `make bench` within its budget the "
+                    f"network runs on the first {k} batch(es) and an identity stands in for it on the "
+                    f"remaining ones; cutting, blending and the full-size output buffers are real. "
+                    f"Per-batch network memory is released after each batch, so the peak is reached in "
+                    f"the first batches. Peak = `VmHWM` of a fresh process; 'before' = RSS after loading "
+                    f"the model and the image (Python + torch + model + input). Target: ≤ 2 GiB for "
+                    f"2752×2208 on the CPU.")
+        out += ["", "| model | image | tile / overlap × batch | tiles (network ran on) | s / tile "
+                "| RSS before (MiB) | peak (MiB) | peak ≤ 2 GiB |", "|---|---|---|---|---|---|---|---|"]
     configs = [(model, None, 256, 32, 4, size) for model in ("nafnet", "midnet") for size in sizes]
     # the seam-free TLC setting (overlap = 3 × the training crop, see below) needs larger tiles
     configs += [(model, ts, 6 * ts, 3 * ts, 1, sizes[0]) for ts in (64, 256)
@@ -715,12 +799,15 @@ def section_tiled(c: Ctx) -> str:
         name = model if train_size is None else f"{model} TLC({train_size})"
         cfg = f"{tile} / {overlap} × {bs}"
         if "error" in r:
-            out.append(f"| {name} | {h}×{w} | {cfg} | failed: {r['error']} | | | | |")
+            out.append(f"| {name} | {h}×{w} | {cfg} | failed: {r['error']} |" + " |" * (2 if gpu else 4))
+            continue
+        if gpu:
+            out.append(f"| {name} | {h}×{w} | {cfg} | {r['n_tiles']} | {r['s_per_tile']:.3f} | "
+                       f"{c.mem(r)} |")
             continue
         ok = "yes" if r["vmhwm_kib"] <= 2 * 1024 * 1024 else "**no**"
         out.append(f"| {name} | {h}×{w} | {cfg} | {r['n_tiles']} ({r['model_tiles']}) | "
-                   f"{r['s_per_tile']:.2f} | {mib(r['base_kib'])} | {c.mem(r)} | "
-                   f"{ok if c.device == 'cpu' else 'n/a'} |")
+                   f"{r['s_per_tile']:.2f} | {mib(r['base_kib'])} | {c.mem(r)} | {ok} |")
     s, tile, overlaps = (512, 256, [64, 96, 128]) if c.quick else (1024, 512, [128, 192, 256])
     out += ["", f"### Seam error: tiled vs whole-image inference on a {s}² image", "",
             f"To keep the section short, the comparison uses a {s}² image (smoothed noise in "
@@ -731,7 +818,8 @@ def section_tiled(c: Ctx) -> str:
             f"a window of 1.5·s full-resolution pixels, and the reference is the converted "
             f"model's own whole-image output. `small_unet` (paper config, width 32, random init) "
             f"for comparison. Target: max abs ≤ 1e-4. TLC(256), the paper's crops, is in the "
-            f"next table.", "",
+            f"next table." + (" On the GPU both use full float32 (TF32 off for this table)."
+                              if gpu else ""), "",
             "| model | statistics | std(output − input) | "
             + " | ".join(f"max abs, overlap {o}" for o in overlaps)
             + " |", "|---|---|---|" + "---|" * len(overlaps)]
@@ -821,7 +909,7 @@ def section_data(c: Ctx) -> str:
            f"decodes both TIFFs for every crop (the worst case); `cache=True` (the default) "
            f"decodes each file once. Consumption: training images/s of NAFNet quick "
            f"(paper001, crop 96², batch 4) and of `small_unet` quick (the fastest reference), "
-           f"measured in this run.", "",
+           f"measured in this run on `{c.device}`.", "",
            "| loader | crops/s | ÷ NAFNet quick images/s | ÷ small_unet quick images/s |",
            "|---|---|---|---|"]
     for cache, cps in rows:
@@ -856,19 +944,58 @@ SECTION_FNS = {"models": section_models, "fastpaths": section_fastpaths,
                "notebooks": section_notebooks}
 
 
-def assemble(out_dir: Path, results: Path, facts: dict[str, str], cmdline: str) -> None:
+def default_out_dir(device: str, quick: bool) -> Path:
+    """Where a run's section files go: CPU and GPU tables never overwrite each other."""
+    if quick:
+        return REPO / "build" / ("bench-quick" if device == "cpu" else f"bench-quick-{device}")
+    return RESULTS_DIR if device == "cpu" else RESULTS_DIR / device
+
+
+def _rel(p: Path) -> str:
+    with contextlib.suppress(ValueError):
+        return str(p.resolve().relative_to(REPO))
+    return str(p)
+
+
+def _facts_table(facts: dict[str, str]) -> list[str]:
+    return ["| machine | |", "|---|---|", *(f"| {k} | {v} |" for k, v in facts.items())]
+
+
+def assemble(out_dir: Path, results: Path, cmdline: str) -> None:
+    """Write ``results`` from the section files in ``out_dir`` (and ``out_dir/cuda``, if any).
+
+    Each directory's ``machine.json`` holds the facts of the machine that measured it, written
+    by :func:`main`; the GPU sections follow the CPU ones, each title marked with the GPU.
+    """
+    def facts_of(d: Path) -> dict[str, str] | None:
+        f = d / "machine.json"
+        return json.loads(f.read_text()) if f.exists() else None
+
     parts = ["# deblurlab benchmark results", "",
-             f"Written by `{cmdline}` (see `benchmarks/bench.py` for what each section measures). "
-             "Ratios are measured side by side in one run; absolute numbers vary between runs "
-             "on a shared machine.", "", "| machine | |", "|---|---|"]
-    parts += [f"| {k} | {v} |" for k, v in facts.items()]
-    gpu = facts["GPU"]
-    parts += ["", "GPU: " + ("not measured — no CUDA device on this machine (the scripts take "
-                             "`--device cuda`)." if gpu == "none" else f"see sections run with --device cuda on {gpu}."), ""]
+             f"Assembled from the section files in `{_rel(out_dir)}/` (each ends with the command "
+             f"that measured it) by `{cmdline}`; `benchmarks/bench.py` says what each section "
+             "measures. Ratios are measured side by side in one run; absolute numbers vary "
+             "between runs on a shared machine.", ""]
+    facts = facts_of(out_dir)
+    if facts:
+        parts += _facts_table(facts) + [""]
+    gpu_dir = out_dir / "cuda"
+    gpu_facts = facts_of(gpu_dir)
+    if gpu_facts is None and (facts or {}).get("GPU", "none") == "none":
+        parts += ["GPU: not measured — no CUDA device has been lent to this project yet; "
+                  "`benchmarks/gpu_check.sh` is the recipe for one (`--device cuda`).", ""]
     for name in SECTIONS:
         p = out_dir / f"{name}.md"
         if p.exists():
             parts += [p.read_text().strip(), ""]
+    if gpu_facts is not None:
+        gpu = gpu_facts.get("GPU", "GPU").split(",")[0]
+        parts += [f"# On the GPU: {gpu}", "", *_facts_table(gpu_facts), ""]
+        for name in SECTIONS:
+            p = gpu_dir / f"{name}.md"
+            if p.exists():
+                title, _, rest = p.read_text().strip().partition("\n")  # rest: "\n" + body
+                parts += [f"{title} — GPU ({gpu})", rest.rstrip(), ""]
     results.write_text("\n".join(parts))
 
 
@@ -880,22 +1007,35 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="+", choices=SECTIONS, help="sections to run (default: all but notebooks)")
     ap.add_argument("--budget", type=float, default=1.5, help="seconds of timed steps per configuration")
     ap.add_argument("--out-dir", type=Path, help="section files (default benchmarks/results, "
-                    "--quick: build/bench-quick)")
+                    "--device cuda: benchmarks/results/cuda, --quick: build/bench-quick)")
+    ap.add_argument("--assemble", action="store_true",
+                    help="measure nothing: rebuild RESULTS.md from the section files")
     args = ap.parse_args(argv)
+    cmdline = "python benchmarks/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
     if args.worker:
         spec = json.loads(args.worker)
         print("RESULT " + json.dumps(WORKERS[spec["kind"]](spec)), flush=True)  # for debugging
         return 0
+    if args.assemble:
+        assemble(RESULTS_DIR, REPO / "benchmarks" / "RESULTS.md", cmdline.strip())
+        log(f"wrote {REPO / 'benchmarks' / 'RESULTS.md'}")
+        return 0
+    sections = args.only or [s for s in DEFAULT_SECTIONS
+                             if args.device == "cpu" or s not in CPU_ONLY_SECTIONS]
+    if args.device != "cpu" and set(sections) & set(CPU_ONLY_SECTIONS):
+        raise SystemExit(f"--device {args.device}: {', '.join(CPU_ONLY_SECTIONS)} measure the CPU only")
     import torch
     if args.device == "cuda" and not torch.cuda.is_available():
         raise SystemExit("--device cuda: torch.cuda.is_available() is False on this machine")
-    out_dir = args.out_dir or (REPO / ("build/bench-quick" if args.quick else "benchmarks/results"))
+    out_dir = args.out_dir or default_out_dir(args.device, args.quick)
     out_dir.mkdir(parents=True, exist_ok=True)
-    facts = machine_facts()
+    (out_dir / "machine.json").write_text(json.dumps(machine_facts(), indent=1) + "\n")
     ctx = Ctx(args)
-    cmdline = "python benchmarks/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    # RESULTS.md is kept current only by the default CPU and GPU runs; others write beside their sections
+    official = out_dir == default_out_dir(args.device, False) and not args.quick
+    results = REPO / "benchmarks" / "RESULTS.md" if official else out_dir / "RESULTS.md"
     t_all = time.perf_counter()
-    for name in args.only or DEFAULT_SECTIONS:
+    for name in sections:
         t = time.perf_counter()
         log(f"section {name} ...")
         text = SECTION_FNS[name](ctx)
@@ -905,12 +1045,11 @@ def main(argv: list[str] | None = None) -> int:
             text + f"\n\n_Section measured {stamp}, {took:.0f} s, device `{args.device}`, "
                    f"`{cmdline.strip()}`._\n")
         log(f"section {name} done in {took:.0f} s")
-        if not args.quick and not args.out_dir:  # keep RESULTS.md current after every section
-            assemble(out_dir, REPO / "benchmarks" / "RESULTS.md", facts, cmdline.strip())
-    results = out_dir / "RESULTS.md" if args.quick or args.out_dir else REPO / "benchmarks" / "RESULTS.md"
-    assemble(out_dir, results, facts, cmdline.strip())
+        if official:  # keep RESULTS.md current after every section
+            assemble(RESULTS_DIR, results, cmdline.strip())
+    assemble(RESULTS_DIR if official else out_dir, results, cmdline.strip())
     log(f"wrote {results} in {time.perf_counter() - t_all:.0f} s")
-    print((results).read_text())
+    print(results.read_text())
     return 0
 
 
