@@ -183,8 +183,9 @@ print("metrics computed:", ", ".join(METRICS))
 # * **reflected-focus** — both fields, each against its own `zoff0um` plane;
 # * **smear-focus** — defocus in focus *steps* (their size in µm is not published).
 #
-# `REGISTER = True` shifts each real plane onto its reference first (notebook 00 showed
-# shifts of up to a few pixels in smear-focus). The paper does not mention registration.
+# `REGISTER = True` shifts each real plane onto its reference first (refocusing can move the
+# image: notebook 00 found the SEM pairs of paper 001 shifted by up to ~22 px, and the
+# fluorescence focus pair shifted too). The paper does not mention registration.
 
 # %%
 def real_entries(fs):

@@ -583,7 +583,9 @@ else:
     display(gopro_summary.round(3))
 
 # %% [markdown]
-# **Questions.**
+# **Questions.** (1 and 3 need the Resize and Smooth models, which `smoke` and `quick` skip to
+# keep notebooks 02–05 short on a CPU: run `PROFILE = "paper"` on a GPU, or set
+# `SETTINGS["quick"] = dict(variants=None)` in the cell after the parameters and re-run.)
 # 1. Which variant lowers the excess at f_A the most, and what does it cost in MS-SSIM / PSNR? Does
 #    the averaged spectrum (Fig. 10) of that model show peaks *elsewhere* — the paper's complaint
 #    about Resize?

@@ -159,10 +159,24 @@ save_figure(fig, "06_pair_viewer");
 # %%
 try:  # interactive only where a front end renders widgets; a headless run never waits here
     import ipywidgets as widgets
+    from IPython.display import display
+
+    from deblurlab.widgets import figure_png
 
     n_items = len(published) if real else len(data.test)
-    widgets.interact(lambda pair: plt.show(pair_figure(pair)),
-                     pair=widgets.IntSlider(value=PAIR, min=0, max=n_items - 1, description="pair"))
+    pair_slider = widgets.IntSlider(value=PAIR, min=0, max=n_items - 1, description="pair",
+                                    continuous_update=False)
+    pair_view = widgets.Image(format="png")
+
+    def draw_pair(change=None) -> None:
+        """Redraw the viewer for the slider's pair (a PNG, whatever the matplotlib backend)."""
+        fig = pair_figure(pair_slider.value)
+        pair_view.value = figure_png(fig)
+        plt.close(fig)  # shown through the widget only, not a second time inline
+
+    pair_slider.observe(draw_pair, names="value")
+    draw_pair()
+    display(widgets.VBox([pair_slider, pair_view]))
 except ImportError:
     print("ipywidgets not installed: the static viewer above is all there is")
 

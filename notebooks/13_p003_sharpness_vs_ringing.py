@@ -135,7 +135,7 @@ sweep.pivot_table(index="amount", columns="image", values=["psnr", "q8", "omega"
 # %% [markdown]
 # ## 2 · Does the library reproduce the published numbers?
 #
-# The authors' README prints PSNR, Ω and the whole-image Q for four amounts on their GT crop.
+# The authors' README prints PSNR, Ω and the whole-image Q for three amounts on their GT crop.
 # This is the check that our Q and Ω are *their* Q and Ω (the tests assert it; here it is shown).
 
 # %%

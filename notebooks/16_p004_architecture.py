@@ -14,7 +14,6 @@
 #     name: python3
 # ---
 
-
 # %% [markdown]
 # # 16 · Paper 004 — a multi-scale U-Net with head-to-tail cross-scale fusion
 #

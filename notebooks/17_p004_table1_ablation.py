@@ -14,8 +14,6 @@
 #     name: python3
 # ---
 
-# %%
-
 # %% [markdown]
 # # 17 · Paper 004, Table 1 — does cross-scale fusion help, and how many scales?
 #

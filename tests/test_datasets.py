@@ -25,6 +25,7 @@ from deblurlab.datasets import (
     dihedral,
     estimate_shift,
     group_split,
+    make_item,
     midnet_sem,
     split_by_group,
     tile_starts,
@@ -107,10 +108,18 @@ def test_folder_errors(pair_dirs, tmp_path):
     _tif(blur / "1-1_s001.tif", _texture())
     with pytest.raises(ValueError, match=r"two files with the key '1-1_s001'.*1-1_s001\.png"):
         PairedFolder(blur, sharp)
-    empty = tmp_path / "empty"
-    empty.mkdir()
+    empty, empty2 = tmp_path / "empty", tmp_path / "empty2"
+    empty.mkdir(), empty2.mkdir()
     with pytest.raises(ValueError, match="no matching image pairs"):
-        PairedFolder(empty, empty)
+        PairedFolder(empty, empty2)
+
+
+def test_same_folder_twice_is_refused(pair_dirs):
+    blur, _ = pair_dirs
+    with pytest.raises(ValueError, match=rf"same folder \({re.escape(str(blur))}\).*with itself"):
+        PairedFolder(blur, blur)
+    with pytest.raises(ValueError, match="same folder"):  # another spelling of the same path
+        PairedFolder(blur, blur / ".." / blur.name)
 
 
 def test_match_key_pairs_files_with_different_names(tmp_path):
@@ -120,6 +129,33 @@ def test_match_key_pairs_files_with_different_names(tmp_path):
     ds = PairedFolder(tmp_path / "a", tmp_path / "b", match=r"_(a\d\d_s\d_w\d)")
     assert ds.names == ["a01_s1_w1"]
     assert ds.paths(0)[1].name == "y_a01_s1_w1-uuid2.png"
+
+
+def _item(blur, sharp, name="p1"):
+    return {"blur": blur, "sharp": sharp, "name": name, "group": "g"}
+
+
+def test_pair_list_refuses_mismatched_shapes():
+    # RandomCrops sizes the window from the sharp image: blur would come out cut short.
+    with pytest.raises(ValueError, match=r"in pair 'p1': blur \(16, 16\) vs sharp \(20, 20\)"):
+        PairList([_item(np.zeros((16, 16), np.float32), np.zeros((20, 20), np.float32))])
+    with pytest.raises(ValueError, match=r"pair 'p1'.*\(16, 16\) vs sharp \(16, 16, 3\)"):
+        PairList([_item(np.zeros((16, 16), np.float32), np.zeros((16, 16, 3), np.float32))])
+    with pytest.raises(ValueError, match=r"pair 'p1': blur must be a real-valued .* \(16,\)"):
+        PairList([_item(np.zeros(16, np.float32), np.zeros(16, np.float32))])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_images_are_refused_naming_the_pair(bad):
+    ok = _texture((32, 32))
+    nan = ok.copy()
+    nan[3, 4] = bad
+    with pytest.raises(ValueError, match=r"pair 'p1': sharp has 1 NaN/Inf"):
+        PairList([_item(ok, ok, "p0"), _item(ok, nan)])
+    with pytest.raises(ValueError, match=r"pair 'p1': blur has 1 NaN/Inf"):
+        make_item(nan, ok, name="p1", group="g")
+    with pytest.raises(ValueError, match=r"a\.tif and b\.tif: blur has 1 NaN/Inf"):
+        make_item(nan, ok, name="p1", group="g", register=True, describe="a.tif and b.tif")
 
 
 # --------------------------------------------------------------------------- registration
@@ -275,6 +311,30 @@ def test_crop_larger_than_image_is_a_clear_error():
         Tiles(_coded_items(), 64)
     with pytest.raises(ValueError, match="crop must be positive"):
         RandomCrops(_coded_items(), 0)
+
+
+def test_crop_and_tile_sizes_take_ints_or_pairs_of_ints():
+    base = _coded_items(n=1)
+    assert RandomCrops(base, np.int64(8))[0]["blur"].shape == (1, 8, 8)
+    assert CentreCrops(base, (np.int32(6), 10))[0]["sharp"].shape == (1, 6, 10)
+    assert Tiles(base, [20, 25])[0]["sharp"].shape == (1, 20, 25)
+    for bad in (8.0, (8, 8, 8), "8", True, (8, 8.5)):
+        msg = rf"crop must be an int or a pair \(h, w\) of ints, got {re.escape(repr(bad))}"
+        with pytest.raises(TypeError, match=msg):
+            RandomCrops(base, bad)
+    with pytest.raises(TypeError, match="tile must be an int or a pair"):
+        Tiles(base, 4.0)
+
+
+def test_tiles_refuse_a_stride_longer_than_the_tile():
+    # A longer stride would leave untiled pixels between tiles.
+    with pytest.raises(ValueError, match="stride 6 is longer than tile 4: the tiles would leave"):
+        Tiles(_coded_items(), 4, stride=6)
+    with pytest.raises(ValueError, match=r"stride \(4, 5\) is longer than tile \(4, 4\)"):
+        Tiles(_coded_items(), (4, 4), stride=(4, 5))
+    with pytest.raises(ValueError, match="stride 6 must be between 1 and the tile length 4"):
+        tile_starts(10, 4, 6)
+    assert len(Tiles(_coded_items(n=1, shape=(8, 8)), 4, stride=(2, 4))) == 3 * 2
 
 
 def test_channel_conversion():

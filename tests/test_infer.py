@@ -153,6 +153,31 @@ def test_bad_inputs():
         predict(nn.Conv2d(1, 1, 3), torch.rand(1, 1, 8, 8))  # no padding: shrinks the image
 
 
+@pytest.mark.parametrize("run", [predict, lambda m, x: predict_tiled(m, x, tile=16, overlap=4)])
+def test_bad_values_are_refused_not_propagated(run):
+    model = SmallUNet(width=4, levels=2)
+    for image in (np.full((20, 20), 200, np.uint8), np.zeros((20, 20), np.uint16),
+                  torch.zeros(1, 1, 20, 20, dtype=torch.int32), np.zeros((20, 20), np.complex64)):
+        with pytest.raises(TypeError, match=r"floats in \[0, 1\].*read_image"):
+            run(model, image)
+    nan = np.zeros((20, 20), np.float32)
+    nan[3, 4] = np.nan
+    with pytest.raises(ValueError, match="1 NaN / inf"):
+        run(model, nan)
+    with pytest.raises(ValueError, match=r"channels last.*grey model takes one channel"):
+        run(model, np.zeros((1, 20, 20), np.float32))  # channel-first: read as 20 channels
+    with pytest.raises(ValueError, match=r"refused a batch of shape \(\d+, 3, "):
+        run(model, np.zeros((20, 20, 3), np.float32))  # RGB into a grey model
+
+
+def test_batch_size_must_be_an_int():
+    with pytest.raises(ValueError, match="batch_size must be an int"):
+        predict_tiled(nn.Identity(), torch.rand(1, 1, 40, 40), tile=16, overlap=4, batch_size=2.5)
+    y = predict_tiled(nn.Identity(), torch.rand(1, 1, 40, 40), tile=16, overlap=4,
+                      batch_size=np.int64(3))
+    assert y.shape == (1, 1, 40, 40)
+
+
 def test_training_flag_restored_and_out_device():
     model = local_model()
     model.train()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io as std_io
 import re
+import warnings
 
 import imagecodecs
 import numpy as np
@@ -287,6 +288,33 @@ def test_truncated_tiff(tmp_path, compression):
         read_image(path)
 
 
+def _write_pages_in_a_loop(path, pages):
+    with tifffile.TiffWriter(path) as tw:
+        for page in pages:
+            tw.write(page, photometric="minisblack")
+
+
+@pytest.mark.parametrize("write", ["imwrite", "imwrite-zlib", "bigtiff", "loop"])
+@pytest.mark.parametrize("keep", [0.5, 0.7, 0.9])
+def test_truncated_multipage_tiff_loses_no_page_silently(tmp_path, write, keep):
+    # tifffile only logs a bad next-page offset and reads the pages before it.
+    path = tmp_path / "stack.tif"
+    pages = RNG.integers(0, 65536, (3, 32, 32), dtype=np.uint16)
+    if write == "loop":
+        _write_pages_in_a_loop(path, pages)
+    else:
+        tifffile.imwrite(path, pages, photometric="minisblack", bigtiff=write == "bigtiff",
+                         compression="zlib" if write == "imwrite-zlib" else None)
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+    with _raises_naming(path, "truncated"):
+        read_stack(path)
+    with _raises_naming(path, "truncated"):
+        read_image(path, page=2)
+    with _raises_naming(path, "truncated"):  # the file is damaged even if page 0 is whole
+        read_image(path, page=0)
+
+
 def test_truncated_png_and_bmp(tmp_path):
     rgb = RNG.integers(0, 256, (64, 64, 3), dtype=np.uint8)
     for name in ("cut.png", "cut.bmp"):
@@ -357,11 +385,39 @@ def test_png_round_trips_8_and_16_bit(tmp_path):
 
 def test_write_clips_and_rounds(tmp_path):
     image = np.array([[-0.2, 0.5], [1.3, 1 / 255 * 0.49]], np.float32)
-    out = tifffile.imread(write_image(tmp_path / "c.tif", image, dtype="uint8"))
+    with pytest.warns(UserWarning, match="50.0% of the pixel values"):  # 2 of 4 clipped
+        out = tifffile.imread(write_image(tmp_path / "c.tif", image, dtype="uint8"))
     np.testing.assert_array_equal(out, [[0, 128], [255, 0]])
-    f32 = tifffile.imread(write_image(tmp_path / "f.tif", image, dtype="float32"))
+    with pytest.warns(UserWarning, match="clipped"):
+        f32 = tifffile.imread(write_image(tmp_path / "f.tif", image, dtype="float32"))
     assert f32.dtype == np.float32
     np.testing.assert_array_equal(f32, np.clip(image, 0, 1))
+
+
+@pytest.mark.parametrize(
+    "image, dtype, match",
+    [
+        (np.linspace(2, 1000, 256).reshape(16, 16), "uint16", "100.0% of the pixel.*max 1000"),
+        (np.linspace(0, 255, 256, dtype=np.float32).reshape(16, 16), "uint8", "divide 0–255"),
+        (np.pad(np.full((1, 1), 1.6), ((0, 15), (0, 15))), "uint16", r"0\.4% .*max 1\.6"),
+        (np.pad(np.full((1, 1), -0.6), ((0, 15), (0, 15))), "float32", r"min -0\.6"),
+    ],
+    ids=["x1000", "0-255", "one-far-above", "one-far-below"],
+)
+def test_write_warns_when_clipping_changes_the_image(tmp_path, image, dtype, match):
+    path = tmp_path / "w.tif"
+    with pytest.warns(UserWarning, match=rf"write_image\('{re.escape(str(path))}'\).*{match}"):
+        write_image(path, image, dtype=dtype)
+    assert path.exists()  # clipping is documented: a warning, not an error
+
+
+def test_write_slight_overshoot_of_few_pixels_is_clipped_quietly(tmp_path):
+    image = np.full((16, 16), 0.5, np.float32)
+    image[0, 0], image[1, 1] = 1.3, -0.1  # 2 of 256 pixels (< 1 %), less than 0.5 outside
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = tifffile.imread(write_image(tmp_path / "q.tif", image, dtype="uint8"))
+    assert out[0, 0] == 255 and out[1, 1] == 0
 
 
 def test_write_with_data_range_restores_source_units(tmp_path):
@@ -396,6 +452,13 @@ def test_write_rgba_png_keeps_alpha_in_file(tmp_path):
         ("x.tif", np.zeros((2, 2, 5)), {}, r"got \(2, 2, 5\)"),
         ("x.tif", np.zeros((2, 2), np.int32), {}, "dtype int32 not supported"),
         ("x.tif", np.zeros((2, 2)), {"data_range": (5, 5)}, "lo < hi"),
+        ("x.tif", np.zeros((2, 2)), {"data_range": 255}, r"data_range must be a pair.*got 255"),
+        ("x.tif", np.zeros((2, 2)), {"data_range": (0, 1, 2)}, r"data_range must be a pair"),
+        ("x.tif", np.zeros((2, 2)), {"data_range": (0, np.nan)}, r"data_range .*finite"),
+        ("x.tif", np.zeros((2, 2)), {"data_range": ("0", "1")}, r"data_range must be a pair"),
+        ("x.tif", np.zeros((2, 2)), {"data_range": (0, 1000), "dtype": "uint8"},
+         r"data_range \(0, 1000\) does not fit uint8 \[0, 255\]"),
+        ("x.tif", np.zeros((2, 2)), {"data_range": (-100, 100)}, r"does not fit uint16"),
     ],
 )
 def test_write_refuses_bad_input(tmp_path, name, image, kwargs, match):

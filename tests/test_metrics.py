@@ -183,6 +183,12 @@ def test_validation_errors():
         M.psnr(torch.rand(1, 8, 8), torch.rand(1, 8, 8), data_range=1.0)
     with pytest.raises(ValueError, match=">= 11"):
         M.ssim(pred[:10], target[:10], data_range=1.0)
+    p8, t8 = (np.round(a * 255).astype(np.uint8) for a in (pred, target))
+    for metric in (M.psnr, M.ssim, M.ms_ssim):  # 8-bit values against a [0, 1] range
+        with pytest.raises(ValueError, match="255 for 8-bit"):
+            metric(p8, t8, data_range=1.0)
+    assert M.psnr(p8, t8, data_range=255) == pytest.approx(M.psnr(p8 / 255, t8 / 255, data_range=1.0))
+    assert M.psnr(pred * 1.5, target, data_range=1.0) < 100  # a little overshoot is allowed
 
 
 # ------------------------------------------------------------------ tables

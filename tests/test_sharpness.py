@@ -374,6 +374,12 @@ def test_normalised_sharpness_j():
     assert 0 < j < 1
     qs, qb, qh = metric_q(sharp), metric_q(blurry), metric_q(half)
     assert j == pytest.approx((qh - qb) / (qs - qb))
+    # a reference no sharper than the input leaves J undefined: NaN, not ±1e11
+    assert np.isnan(normalised_sharpness_j(half, blurry, blurry))
+    jt = normalised_sharpness_j(*(torch.from_numpy(a)[None, None].float() for a in (half, blurry, blurry)))
+    assert jt.shape == (1,) and torch.isnan(jt).all()
+    with pytest.raises(ValueError, match="one shape"):
+        normalised_sharpness_j(half, sharp[:32, :32], blurry)
 
 
 def test_paired_t_test_matches_scipy():

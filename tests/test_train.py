@@ -7,6 +7,9 @@ import json
 import os
 import random
 import signal
+import struct
+import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
-from deblurlab.checkpoint import CheckpointMismatchError, atomic_save
+import deblurlab.train
+from deblurlab.checkpoint import CheckpointMismatchError, DamagedCheckpointError, atomic_save
 from deblurlab.models import ResidualCNN
 from deblurlab.train import History, evaluate, fit, item_rng, load_weights, psnr, save_weights
 
@@ -261,6 +265,133 @@ def test_cosine_schedule_cannot_be_stretched_on_resume(tmp_path):
         fit(make_model(0), CropData(), checkpoint_dir=tmp_path, **run_kwargs(steps=8))
 
 
+def flip_tensor_byte(path: Path) -> None:
+    """Flip one bit inside the first tensor's data (not a header), as disk damage would."""
+    raw = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = next(i for i in archive.infolist() if "/data/" in i.filename)
+    name_len, extra_len = struct.unpack("<HH", raw[info.header_offset + 26:info.header_offset + 30])
+    raw[info.header_offset + 30 + name_len + extra_len + 2] ^= 0x40
+    path.write_bytes(bytes(raw))
+
+
+DAMAGES = {
+    "cut in half": lambda b: b[:len(b) // 2],
+    "cut to 200 bytes": lambda b: b[:200],
+    "empty": lambda b: b"",
+    "random bytes": lambda b: np.random.default_rng(0).bytes(500),
+}
+
+
+@pytest.mark.parametrize("damage", [*DAMAGES, "flipped byte"])
+def test_damaged_checkpoint_names_the_file_and_the_fix(tmp_path, damage):
+    kw = dict(losses={"l1": nn.L1Loss()}, batch_size=4, progress=False, device="cpu")
+    fit(ResidualCNN(width=4, depth=2), CropData(), steps=2, checkpoint_dir=tmp_path, **kw)
+    path = tmp_path / "last.pt"
+    if damage == "flipped byte":  # torch.load would load it silently: only the zip CRC tells
+        flip_tensor_byte(path)
+    else:
+        path.write_bytes(DAMAGES[damage](path.read_bytes()))
+    match = r"last\.pt is damaged or truncated .*resume=False"
+    with pytest.raises(DamagedCheckpointError, match=match):
+        fit(ResidualCNN(width=4, depth=2), CropData(), steps=4, checkpoint_dir=tmp_path, **kw)
+    with pytest.raises(DamagedCheckpointError, match=match):
+        load_weights(ResidualCNN(width=4, depth=2), path)
+    fit(ResidualCNN(width=4, depth=2), CropData(), steps=4, checkpoint_dir=tmp_path, resume=False,
+        **kw)  # the suggested way out works
+    assert torch.load(path, weights_only=True)["step"] == 4
+
+
+def test_checkpoint_with_nan_weights_is_refused(tmp_path):
+    kw = dict(losses={"l1": nn.L1Loss()}, batch_size=4, progress=False, device="cpu")
+    fit(ResidualCNN(width=4, depth=2), CropData(), steps=2, checkpoint_dir=tmp_path, **kw)
+    ckpt = torch.load(tmp_path / "last.pt", weights_only=True)
+    ckpt["model"]["body.0.bias"][1] = float("inf")
+    atomic_save(ckpt, tmp_path / "last.pt")
+    with pytest.raises(DamagedCheckpointError,
+                       match=r"last\.pt holds NaN/inf weights in body\.0\.bias"):
+        fit(ResidualCNN(width=4, depth=2), CropData(), steps=4, checkpoint_dir=tmp_path, **kw)
+    with pytest.raises(DamagedCheckpointError, match=r"last\.pt holds NaN/inf weights"):
+        load_weights(ResidualCNN(width=4, depth=2), tmp_path / "last.pt")
+
+
+# --------------------------------------------------------------------------- non-finite losses
+
+
+class NanItems(CropData):
+    """CropData whose inputs are NaN from the ``bad_from``-th item fetched on (1-based)."""
+
+    def __init__(self, bad_from: int, **kw):
+        super().__init__(**kw)
+        self.bad_from = bad_from
+
+    def __getitem__(self, i: int) -> dict:
+        item = super().__getitem__(i)
+        if self.calls >= self.bad_from:
+            item["blur"] = item["blur"].clone()
+            item["blur"][0, 1, 1] = float("nan")
+        return item
+
+
+@pytest.fixture(params=["each step", "at rows and saves"])
+def check_mode(request, monkeypatch):
+    """Run fit on the CPU both ways it can read its non-finite-loss flag (the second is what it
+    does on an accelerator or under torch.distributed)."""
+    if request.param == "at rows and saves":
+        monkeypatch.setattr(deblurlab.train, "_check_each_step", lambda device, distributed: False)
+    return request.param
+
+
+def test_nan_batch_stops_at_its_step_and_keeps_the_good_checkpoint(tmp_path, check_mode):
+    kw = run_kwargs(scheduler=None, log_every=4, checkpoint_every=1)
+    fit(make_model(0), CropData(), checkpoint_dir=tmp_path, **{**kw, "steps": 4})
+    # Items are fetched 4 per step: the 1st item of step 6 (the 2nd step of the resumed run) is bad.
+    with pytest.raises(FloatingPointError, match=r"at step 6: that step's batch holds NaN/inf "
+                                                 r"values \(in its input\); check the data"):
+        fit(make_model(0), NanItems(bad_from=5), checkpoint_dir=tmp_path, **{**kw, "steps": 12})
+    ckpt = torch.load(tmp_path / "last.pt", weights_only=True)
+    assert ckpt["step"] == 5  # saved before the bad step, never after it
+    assert all(torch.isfinite(v).all() for v in ckpt["model"].values())
+    resumed = fit(make_model(0), CropData(), checkpoint_dir=tmp_path, **{**kw, "steps": 12})
+    assert resumed["step"] == [4, 8, 12]
+
+
+def test_nan_found_later_names_the_first_bad_step_and_both_causes(monkeypatch):
+    # As on an accelerator: the flag is read at the row of step 4, when step 2's batch is gone.
+    monkeypatch.setattr(deblurlab.train, "_check_each_step", lambda device, distributed: False)
+    with pytest.raises(FloatingPointError, match=r"at step 2: either that step's batch holds "
+                                                 r"NaN/inf values .* or training diverged"):
+        fit(make_model(0), NanItems(bad_from=5),
+            **run_kwargs(scheduler=None, log_every=4, checkpoint_every=None))
+
+
+def test_diverged_loss_is_told_apart_from_bad_data(check_mode):
+    kw = run_kwargs(scheduler=None, grad_clip=None, optimizer="sgd", lr=float("inf"), log_every=2)
+    with pytest.raises(FloatingPointError, match="at step 2 although its batch is finite: training "
+                                                 "diverged; lower lr or set grad_clip"):
+        fit(make_model(0), CropData(), **kw)
+
+
+def test_nonfinite_weights_are_never_checkpointed(tmp_path, check_mode):
+    class PoisonSGD(torch.optim.SGD):
+        calls = 0
+
+        def step(self, closure=None):
+            out = super().step(closure)
+            PoisonSGD.calls += 1
+            if PoisonSGD.calls == 3:  # weights go inf although this step's loss was finite
+                with torch.no_grad():
+                    self.param_groups[0]["params"][0][0, 0, 0, 0] = float("inf")
+            return out
+
+    with pytest.raises(FloatingPointError, match="weights hold NaN/inf after step 3 .*training "
+                                                 "diverged.*last.pt was not overwritten"):
+        fit(make_model(0), CropData(), checkpoint_dir=tmp_path,
+            **run_kwargs(scheduler=None, checkpoint_every=1, log_every=10,
+                         optimizer=lambda params, lr: PoisonSGD(params, lr=lr)))
+    assert torch.load(tmp_path / "last.pt", weights_only=True)["step"] == 2
+
+
 # --------------------------------------------------------------------------- losses
 
 
@@ -374,8 +505,18 @@ def test_load_weights_from_fit_checkpoint_and_refuses_pickles(tmp_path):
     other = load_weights(ResidualCNN(width=4, depth=2), tmp_path / "last.pt")
     assert_same_weights(other, model)
     atomic_save({"model": History()}, tmp_path / "evil.pt")  # a pickled custom class
-    with pytest.raises(CheckpointMismatchError, match="weights_only"):
+    with pytest.raises(CheckpointMismatchError, match="weights_only") as error:
         load_weights(model, tmp_path / "evil.pt")
+    assert error.type is CheckpointMismatchError  # unsafe, not damaged: the archive is intact
+
+
+def test_load_weights_refuses_values_that_are_not_tensors(tmp_path):
+    model = ResidualCNN(width=4, depth=2)
+    torch.save({k: 1.0 for k in model.state_dict()}, tmp_path / "floats.pt")
+    with pytest.raises(CheckpointMismatchError,
+                       match=r"floats\.pt does not match ResidualCNN: values that are not "
+                             r"tensors: body\.0\.weight \(float\)"):
+        load_weights(model, tmp_path / "floats.pt")
 
 
 # --------------------------------------------------------------------------- inputs & misc

@@ -272,6 +272,9 @@ class PairedFolder(PairedDataset):
         for d in (self.blur_dir, self.sharp_dir):
             if not d.is_dir():
                 raise FileNotFoundError(f"image folder not found: {d}")
+        if self.blur_dir.samefile(self.sharp_dir):
+            raise ValueError(f"blur_dir and sharp_dir are the same folder ({self.blur_dir}): "
+                             "every image would be paired with itself")
         self.extensions = _norm_exts(extensions)
         blur = _list_images(self.blur_dir, self.extensions, make_group_fn(match))
         sharp = _list_images(self.sharp_dir, self.extensions, make_group_fn(match))
@@ -332,6 +335,24 @@ class PairedFolder(PairedDataset):
                 f"{len(self)} pairs, {len(self.groups)} groups)")
 
 
+def _check_pair(blur: np.ndarray, sharp: np.ndarray, what: str) -> None:
+    """Blur and sharp must be real-valued ``(H, W[, C])`` images of one shape, all finite.
+
+    Checked once where the arrays enter: a mismatch or NaN found later (in a crop, a loss or the
+    registration) would not say which pair is at fault.
+    """
+    b, s = np.asarray(blur), np.asarray(sharp)
+    if b.shape != s.shape:
+        raise ValueError(f"size mismatch in {what}: blur {b.shape} vs sharp {s.shape}")
+    for key, arr in (("blur", b), ("sharp", s)):
+        if arr.ndim not in (2, 3) or arr.dtype.kind not in "biuf":
+            raise ValueError(f"{what}: {key} must be a real-valued (H, W) or (H, W, C) image, "
+                             f"got {arr.dtype} {arr.shape}")
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            bad = int(np.count_nonzero(~np.isfinite(arr)))
+            raise ValueError(f"{what}: {key} has {bad} NaN/Inf pixel value(s)")
+
+
 def make_item(
     blur: np.ndarray,
     sharp: np.ndarray,
@@ -346,13 +367,12 @@ def make_item(
     describe: str = "",
     **extra: Any,
 ) -> dict[str, Any]:
-    """Build a paired item dict (module doc), checking shapes and optionally registering.
+    """Build a paired item dict (module doc), checking the images and optionally registering.
 
     ``describe`` names the pair in error messages (e.g. both file paths).
     """
     what = describe or f"pair {name!r}"
-    if blur.shape != sharp.shape:
-        raise ValueError(f"size mismatch in {what}: blur {blur.shape} vs sharp {sharp.shape}")
+    _check_pair(blur, sharp, what)
     shift = (0.0, 0.0)
     if register:
         blur, shift = register_pair(blur, sharp, max_shift_px=max_shift_px,
@@ -369,7 +389,10 @@ def make_item(
 
 
 class PairList(PairedDataset):
-    """A paired data set over ready-made items (dicts as in the module doc), e.g. focus pairs."""
+    """A paired data set over ready-made items (dicts as in the module doc), e.g. focus pairs.
+
+    Each item's blur and sharp must have one shape and finite values (checked here, once).
+    """
 
     def __init__(self, items: Sequence[Mapping[str, Any]]) -> None:
         self._items = [dict(it) for it in items]
@@ -377,6 +400,7 @@ class PairList(PairedDataset):
             missing = {"blur", "sharp", "name", "group"} - set(it)
             if missing:
                 raise ValueError(f"item {it.get('name', '?')!r} lacks {sorted(missing)}")
+            _check_pair(it["blur"], it["sharp"], f"pair {it['name']!r}")
         self.names = [it["name"] for it in self._items]
 
     def item_group(self, index: int) -> str:
@@ -526,8 +550,18 @@ def _chw(image: np.ndarray, channels: int | None) -> torch.Tensor:
     return torch.from_numpy(np.moveaxis(img[..., None] if img.ndim == 2 else img, -1, 0).copy())
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
 def _size2(size: int | tuple[int, int], what: str) -> tuple[int, int]:
-    h, w = (size, size) if isinstance(size, int) else tuple(size)
+    """``s`` or ``(h, w)`` (Python or numpy integers) → ``(h, w)``."""
+    if _is_int(size):
+        h, w = size, size
+    elif isinstance(size, (tuple, list)) and len(size) == 2 and all(map(_is_int, size)):
+        h, w = size
+    else:
+        raise TypeError(f"{what} must be an int or a pair (h, w) of ints, got {size!r}")
     if h < 1 or w < 1:
         raise ValueError(f"{what} must be positive, got {size!r}")
     return int(h), int(w)
@@ -615,6 +649,9 @@ def tile_starts(length: int, tile: int, stride: int) -> list[int]:
     >>> tile_starts(10, 4, 4)
     [0, 4, 6]
     """
+    if not 1 <= stride <= tile:
+        raise ValueError(f"stride {stride} must be between 1 and the tile length {tile} "
+                         "(a longer stride leaves gaps between tiles)")
     if tile > length:
         raise ValueError(f"tile {tile} is longer than the image side {length}")
     starts = list(range(0, length - tile + 1, stride))
@@ -626,15 +663,20 @@ def tile_starts(length: int, tile: int, stride: int) -> list[int]:
 class Tiles(torch.utils.data.Dataset):
     """Regular tiling of every base item for evaluation (the whole image is covered).
 
-    Tiles start every ``stride`` pixels (default: ``tile``, no overlap); the last row/column is
-    snapped to the border. Base items are loaded once at construction to learn their sizes.
+    Tiles start every ``stride`` pixels (default: ``tile``, no overlap; at most ``tile``, or the
+    tiles would leave gaps); the last row/column is snapped to the border. Base items are loaded
+    once at construction to learn their sizes.
     Samples are those of :class:`RandomCrops` plus ``"index"`` (base item), ``"y"`` and ``"x"``.
     """
 
-    def __init__(self, base: Any, tile: int | tuple[int, int], stride: int | None = None, *,
+    def __init__(self, base: Any, tile: int | tuple[int, int],
+                 stride: int | tuple[int, int] | None = None, *,
                  channels: int | None = None) -> None:
         self.base, self.tile, self.channels = base, _size2(tile, "tile"), channels
         self.stride = _size2(stride, "stride") if stride is not None else self.tile
+        if self.stride[0] > self.tile[0] or self.stride[1] > self.tile[1]:
+            raise ValueError(f"stride {stride!r} is longer than tile {tile!r}: the tiles would "
+                             "leave gaps (use stride ≤ tile)")
         self._index: list[tuple[int, int, int]] = []
         for i in range(len(base)):
             item = base[i]

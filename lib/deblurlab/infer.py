@@ -41,20 +41,34 @@ _BLENDS = ("cosine", "linear", "none")
 
 
 def _as_batch(image: Tensor | np.ndarray) -> tuple[Tensor, int | None]:
-    """Image → float32 ``(N, C, H, W)`` tensor and the numpy ndim to return (``None``: tensor)."""
+    """Image → float32 ``(N, C, H, W)`` tensor and the numpy ndim to return (``None``: tensor).
+
+    Only real floating-point values pass: integer images are refused rather than scaled, since
+    their range (8-bit, 12-bit in 16, …) is the caller's to know; NaN / inf are refused because a
+    convolution spreads one of them over the whole output.
+    """
     if isinstance(image, np.ndarray):
         if image.ndim not in (2, 3):
             raise ValueError(f"a numpy image must be (H, W) or (H, W, C), got shape {image.shape}")
-        x, ndim = to_tensor(image), image.ndim
+        floating = np.issubdtype(image.dtype, np.floating)
     elif isinstance(image, Tensor):
         if image.ndim != 4:
             raise ValueError(f"a tensor image must be (N, C, H, W), got shape {tuple(image.shape)}"
                              f"; add axes with image[None] / image[None, None]")
-        x, ndim = image.float(), None
+        floating = image.dtype.is_floating_point
     else:
         raise TypeError(f"expected a torch.Tensor or numpy.ndarray, got {type(image).__name__}")
+    if not floating:
+        raise TypeError(f"the image must hold floats in [0, 1], got dtype {image.dtype}; read "
+                        f"files with deblurlab.io.read_image (which scales them and records the "
+                        f"range) or divide by the data's maximum (255, 65535, ...) yourself")
+    x, ndim = (to_tensor(image), image.ndim) if isinstance(image, np.ndarray) else (image.float(), None)
     if x.shape[-1] == 0 or x.shape[-2] == 0 or x.shape[0] == 0:
         raise ValueError(f"empty image of shape {tuple(x.shape)}")
+    bad = int((~torch.isfinite(x)).sum())
+    if bad:
+        raise ValueError(f"the image holds {bad} NaN / inf value(s); the network would spread "
+                         f"them over the whole output — fill or mask them first")
     return x, ndim
 
 
@@ -137,11 +151,19 @@ def _nhwc_weights(model: nn.Module) -> dict[str, Tensor]:
 
 
 def _run(model: nn.Module, x: Tensor, nhwc: dict[str, Tensor] | None = None) -> Tensor:
-    if nhwc:
-        x = x.contiguous(memory_format=torch.channels_last)
-        y = torch.func.functional_call(model, nhwc, (x,))
-    else:
-        y = model(x)
+    try:
+        if nhwc:
+            x = x.contiguous(memory_format=torch.channels_last)
+            y = torch.func.functional_call(model, nhwc, (x,))
+        else:
+            y = model(x)
+    except RuntimeError as exc:
+        if "channels" not in str(exc):
+            raise
+        raise ValueError(
+            f"{type(model).__name__} refused a batch of shape {tuple(x.shape)} (N, C, H, W): "
+            f"{str(exc).splitlines()[0]}. numpy images are (H, W) or (H, W, C) with channels "
+            f"last; a grey model takes one channel, an RGB model three") from exc
     if not isinstance(y, Tensor) or y.ndim != 4 or y.shape[0] != x.shape[0] \
             or y.shape[-2:] != x.shape[-2:]:
         shape = tuple(y.shape) if isinstance(y, Tensor) else type(y).__name__
@@ -305,8 +327,9 @@ def predict_tiled(
     if tile % m:
         raise ValueError(f"tile ({tile}) must be a multiple of the model's size_multiple ({m}), "
                          f"e.g. {-(-tile // m) * m}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be ≥ 1, got {batch_size}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be an int ≥ 1, got {batch_size!r}")
+    batch_size = int(batch_size)
     if margin is None:
         margin = overlap // 4
     if blend != "none" and overlap > 0 and not 0 <= 2 * margin < overlap:

@@ -25,7 +25,9 @@ Example
 
 from __future__ import annotations
 
+import numbers
 import os
+import struct
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -89,6 +91,9 @@ _MAGIC: tuple[tuple[bytes, str], ...] = (
 _EXTENSIONS = {".tif": "tiff", ".tiff": "tiff", ".png": "png", ".bmp": "bmp",
                ".jpg": "jpeg", ".jpeg": "jpeg"}
 _SCALES = ("dtype", "minmax")
+# write_image warns above this fraction of clipped pixels, or this far outside [0, 1].
+_CLIP_WARN_FRACTION = 0.01
+_CLIP_WARN_MARGIN = 0.5
 
 
 def read_image(
@@ -191,15 +196,18 @@ def write_image(
         Parent folders are created; the file is written to a temporary name then renamed.
     image : np.ndarray
         ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` or ``(H, W, 4)``. Floats are taken as [0, 1]
-        and clipped; unsigned integers and bools are first divided by their type's maximum.
+        and clipped (with a ``UserWarning`` when over 1 % of the pixels, or any pixel by more
+        than 0.5, lies outside); unsigned integers and bools are first divided by their type's
+        maximum.
     dtype : {"uint8", "uint16", "float32"}
         Sample type in the file.
     compression : str or None
         TIFF compression understood by ``tifffile`` (``"zlib"``, ``"lzw"``, ``"zstd"``...).
         PNG is always deflate-compressed, so it must be None there.
     data_range : tuple of float, optional
-        Values written for 0 and 1: default ``(0, dtype max)`` for integers, ``(0, 1)`` for
-        float32. Passing ``meta.data_range`` from :func:`read_image` restores source units.
+        Values ``(lo, hi)`` written for 0 and 1, finite, ``lo < hi`` and inside ``dtype``'s
+        range: default ``(0, dtype max)`` for integers, ``(0, 1)`` for float32. Passing
+        ``meta.data_range`` from :func:`read_image` restores source units.
 
     Returns
     -------
@@ -209,7 +217,8 @@ def write_image(
     Raises
     ------
     ValueError
-        Unsupported extension/dtype/shape, NaN or Inf values, compression the writer rejects.
+        Unsupported extension/dtype/shape, NaN or Inf values, bad ``data_range``, compression
+        the writer rejects.
 
     A uint16 array written and read back gives the same values, and writing the float image
     that :func:`read_image` returns reproduces them exactly:
@@ -289,12 +298,16 @@ def _read_tiff(path: Path, pages: list[int] | None) -> tuple[np.ndarray, int]:
     import tifffile
 
     size = path.stat().st_size
+    _check_ifd_chain(path, size)
     try:
         with tifffile.TiffFile(path) as tif:
             n = len(tif.pages)
             if n == 0:
                 raise ImageReadError(path, "corrupt TIFF: no readable page (bad header or IFD offset)")
             wanted = range(n) if pages is None else pages
+            # Pages are usually stored in order, so a cut-off file shows in the last page even
+            # when only an earlier one is asked for.
+            _check_page_extent(tif.pages[n - 1], size, path)
             arrays = []
             for i in wanted:
                 if not isinstance(i, (int, np.integer)) or not 0 <= i < n:
@@ -313,16 +326,58 @@ def _read_tiff(path: Path, pages: list[int] | None) -> tuple[np.ndarray, int]:
     return np.stack(arrays), n
 
 
-def _tiff_page(page, file_size: int, path: Path) -> np.ndarray:
-    """One TIFF page as ``(H, W)`` or ``(H, W, C)``, alpha and extra samples dropped."""
-    import tifffile
+def _check_ifd_chain(path: Path, size: int) -> None:
+    """Raise if the chain of page directories (IFDs) runs past the end of the file.
 
+    tifffile stops at a next-page offset beyond the end with only a log message, so a cut-off
+    multi-page file would otherwise read as a shorter, valid one and lose its last pages.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(16)
+        order = "<" if head[:2] == b"II" else ">"
+        if head[2:4] in (b"+\x00", b"\x00+"):  # BigTIFF: 8-byte offsets and tag counts
+            first_at, count_fmt, offset_fmt, tag_size = 8, "Q", "Q", 20
+        else:
+            first_at, count_fmt, offset_fmt, tag_size = 4, "H", "I", 12
+        count_size, offset_size = struct.calcsize(count_fmt), struct.calcsize(offset_fmt)
+        if len(head) < first_at + offset_size:
+            raise ImageReadError(path, f"file is truncated: it ends inside the TIFF header "
+                                       f"({size} bytes)")
+        offset = struct.unpack(order + offset_fmt, head[first_at:first_at + offset_size])[0]
+        seen: set[int] = set()
+        while offset and offset not in seen:  # a loop is left to tifffile to report
+            page = len(seen)
+            seen.add(offset)
+            if offset + count_size > size:
+                raise ImageReadError(
+                    path, f"corrupt or truncated TIFF: the directory of page {page} starts at byte "
+                    f"{offset}, past the end of the file ({size} bytes)")
+            fh.seek(offset)
+            count = struct.unpack(order + count_fmt, fh.read(count_size))[0]
+            end = offset + count_size + count * tag_size + offset_size
+            if end > size:
+                raise ImageReadError(
+                    path, f"corrupt or truncated TIFF: the directory of page {page} ends at byte "
+                    f"{end}, past the end of the file ({size} bytes)")
+            fh.seek(end - offset_size)
+            offset = struct.unpack(order + offset_fmt, fh.read(offset_size))[0]
+
+
+def _check_page_extent(page, file_size: int, path: Path) -> None:
+    """Raise if a page's image data lies past the end of the file."""
     # A cut-off file still parses (IFDs sit at the start) but its strips point past the end;
     # tifffile would then return partly empty data instead of failing.
     ends = [o + c for o, c in zip(page.dataoffsets, page.databytecounts) if c]
     if ends and max(ends) > file_size:
         raise ImageReadError(
             path, f"file is truncated: image data ends at byte {max(ends)}, file has {file_size}")
+
+
+def _tiff_page(page, file_size: int, path: Path) -> np.ndarray:
+    """One TIFF page as ``(H, W)`` or ``(H, W, C)``, alpha and extra samples dropped."""
+    import tifffile
+
+    _check_page_extent(page, file_size, path)
     arr = page.asarray()
     axes = page.axes
     if arr.ndim == 3 and axes.startswith("S"):  # planar configuration "separate"
@@ -481,13 +536,42 @@ def _to_output(image: np.ndarray, dtype: str, data_range: tuple[float, float] | 
     if data_range is None:
         lo, hi = (0.0, float(np.iinfo(target).max)) if target.kind == "u" else (0.0, 1.0)
     else:
-        lo, hi = (float(v) for v in data_range)
-        if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
-            raise ValueError(f"{where}: data_range must be two finite numbers lo < hi, "
-                             f"got {data_range!r}")
+        lo, hi = _check_data_range(data_range, target, where)
+    if kind == "f":
+        _warn_if_clipping(unit, where)
     # float64 keeps k/65535 → k exact, so uint16 data round-trips through read_image.
     values = lo + np.clip(unit, 0.0, 1.0) * (hi - lo)
     if target.kind == "u":
         info = np.iinfo(target)
         values = np.clip(np.rint(values), info.min, info.max)
     return np.ascontiguousarray(values.astype(target))
+
+
+def _check_data_range(data_range: object, target: np.dtype, where: str) -> tuple[float, float]:
+    """``(lo, hi)`` as floats: finite, ``lo < hi`` and inside ``target``'s range."""
+    ok = (isinstance(data_range, (tuple, list, np.ndarray)) and len(data_range) == 2
+          and all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in data_range))
+    if ok:
+        lo, hi = float(data_range[0]), float(data_range[1])
+        ok = bool(np.isfinite(lo) and np.isfinite(hi) and lo < hi)
+    if not ok:
+        raise ValueError(f"{where}: data_range must be a pair (lo, hi) of finite numbers with "
+                         f"lo < hi, got {data_range!r}")
+    # Out-of-range values would be clipped in the file: the written units would be wrong.
+    info = np.iinfo(target) if target.kind == "u" else np.finfo(target)
+    if lo < info.min or hi > info.max:
+        raise ValueError(f"{where}: data_range {data_range!r} does not fit {target} "
+                         f"[{info.min:g}, {info.max:g}]; pick another dtype or data_range")
+    return lo, hi
+
+
+def _warn_if_clipping(unit: np.ndarray, where: str) -> None:
+    """Warn when clipping to [0, 1] visibly changes the image (e.g. a 0–255 float image)."""
+    clipped = np.count_nonzero((unit < 0.0) | (unit > 1.0)) / unit.size
+    lo, hi = float(unit.min()), float(unit.max())
+    if clipped > _CLIP_WARN_FRACTION or lo < -_CLIP_WARN_MARGIN or hi > 1.0 + _CLIP_WARN_MARGIN:
+        warnings.warn(
+            f"{where}: {clipped:.1%} of the pixel values lie outside [0, 1] (min {lo:.4g}, "
+            f"max {hi:.4g}) and are clipped; scale float images to [0, 1] first (e.g. divide "
+            "0–255 data by 255); data_range then sets the values written for 0 and 1",
+            UserWarning, stacklevel=4)

@@ -149,6 +149,18 @@ def _to_batches(
     return p, t, bool(is_np[0])
 
 
+def _check_within(p: torch.Tensor, t: torch.Tensor, data_range: float) -> None:
+    """Refuse values far outside ``data_range`` — e.g. uint8 images with ``data_range=1.0``,
+    which would give a meaningless negative PSNR. Twice the range leaves room for restorations
+    that overshoot a little."""
+    peak = max(float(p.abs().max()), float(t.abs().max()))
+    if peak > 2 * data_range:
+        raise ValueError(
+            f"values up to {peak:g} but data_range={data_range:g}: pass the data's range "
+            f"(255 for 8-bit, 65535 for 16-bit images) or scale the images to [0, 1]"
+        )
+
+
 def _finish(values: torch.Tensor, was_numpy: bool) -> float | torch.Tensor:
     values = values.detach().to("cpu", torch.float64)
     return float(values[0]) if was_numpy else values
@@ -215,6 +227,7 @@ def psnr(
     """
     dr = _check_data_range(data_range)
     p, t, was_np = _to_batches(pred, target, force64=True)
+    _check_within(p, t, dr)
     values = peak_signal_noise_ratio(p, t, data_range=dr, reduction="none", dim=(1, 2, 3))
     if max_db is not None:
         values = torch.clamp(values, max=float(max_db))
@@ -244,6 +257,7 @@ def ssim(pred: ImageLike, target: ImageLike, *, data_range: float) -> float | to
     """
     dr = _check_data_range(data_range)
     p, t, was_np = _to_batches(pred, target)
+    _check_within(p, t, dr)
     n, c, h, w = p.shape
     if min(h, w) < SSIM_KERNEL:
         raise ValueError(f"SSIM needs both image sides >= {SSIM_KERNEL} px, got {h}x{w}")
@@ -289,6 +303,7 @@ def ms_ssim(
     if not isinstance(scales, int) or not 1 <= scales <= len(MS_SSIM_WEIGHTS):
         raise ValueError(f"scales must be an int in 1..{len(MS_SSIM_WEIGHTS)}, got {scales!r}")
     p, t, was_np = _to_batches(pred, target)
+    _check_within(p, t, dr)
     n, c, h, w = p.shape
     need = ms_ssim_min_size(scales)
     if min(h, w) < need:

@@ -648,10 +648,21 @@ def normalised_sharpness_j(
     >>> abs(normalised_sharpness_j(blurry, sharp, blurry)) < 1e-12
     True
     """
+    shapes = {name: tuple(x.shape) for name, x in
+              (("restored", restored), ("reference", reference), ("blurry", blurry))}
+    if len(set(shapes.values())) != 1:
+        raise ValueError(f"normalised_sharpness_j needs three images of one shape, got {shapes}")
     qr = metric_q(restored, **q_kwargs)
     qi = metric_q(reference, **q_kwargs)
     qb = metric_q(blurry, **q_kwargs)
-    return (qr - qb) / (qi - qb + eps)
+    span = qi - qb
+    # J is undefined when the reference is no sharper than the blurry input: the ratio would
+    # be noise over ~eps. NaN says so in a table; an error would stop a whole evaluation.
+    degenerate = abs(span) <= 1e-9 if isinstance(span, float) else span.abs() <= 1e-9
+    j = (qr - qb) / (span + eps)
+    if isinstance(j, float):
+        return math.nan if degenerate else j
+    return torch.where(degenerate, torch.full_like(j, math.nan), j)
 
 
 # --------------------------------------------------------------------------------------------

@@ -33,6 +33,16 @@ again with the same arguments continues where it stopped. Parameter updates are 
 SIGINT, so a checkpoint never holds a half-applied optimizer step. Without ``checkpoint_dir``
 nothing is written, but the model in memory still holds the weights of the last completed step.
 
+Non-finite losses
+-----------------
+A NaN or infinite loss stops ``fit`` with ``FloatingPointError`` naming the first step it
+happened at and, where the batch of that step is at hand, whether it held NaN/inf values (bad
+data) or not (divergence). Each step's loss is checked on the device, without a host sync; the
+result is read every step on the CPU, elsewhere at each history row and before each save, so no
+row or checkpoint follows a bad step. A checkpoint whose weights hold NaN/inf is never written
+(the last good ``last.pt`` stays) nor loaded. With ``amp`` the grad scaler skips steps with
+non-finite losses itself, so only the weights are checked.
+
 Distributed training (torchrun, DistributedDataParallel)
 --------------------------------------------------------
 When ``torch.distributed`` is initialised (``torchrun`` and
@@ -92,9 +102,11 @@ from .checkpoint import (
     CheckpointMismatchError,
     atomic_save,
     capture_rng_state,
+    check_finite_state,
     check_state_dict,
     load_file,
     load_weights,
+    nonfinite_parameters,
     restore_rng_state,
     resume_path,
     save_weights,
@@ -109,6 +121,8 @@ MetricFn = Callable[[Tensor, Tensor], "Tensor | float"]
 #: Columns every history row may hold besides the loss terms and ``val_*`` entries.
 RESERVED_COLUMNS = ("step", "epoch", "loss", "lr", "time")
 LAST_CHECKPOINT = "last.pt"
+#: ``bad_step`` value meaning "every loss so far was finite" (``min`` keeps the first bad step).
+_NO_BAD_STEP = 2 ** 62
 HISTORY_JSON = "history.json"
 HISTORY_CSV = "history.csv"
 
@@ -576,6 +590,9 @@ def fit(
     Returns:
         :class:`History` of all rows, including those of earlier, resumed runs.
 
+    Raises:
+        FloatingPointError: a loss or the weights became NaN/inf (module doc: non-finite losses).
+
     Example::
 
         >>> from deblurlab.models import ResidualCNN
@@ -670,6 +687,7 @@ def fit(
     if resume_from is not None:
         _check_checkpoint(ckpt, config, resume_from)
         check_state_dict(model, ckpt["model"], f"checkpoint {resume_from}")
+        check_finite_state(model, ckpt["model"], f"checkpoint {resume_from}")
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
         if sched is not None:
@@ -698,10 +716,38 @@ def fit(
             model, device_ids=[device.index] if device.type == "cuda" else None,
             **dict(ddp_options or {}))
 
+    # First step whose loss was not finite. It stays on the device so that recording it costs
+    # no host sync per step; check_finite reads it (every step, or at rows and saves).
+    bad_step = torch.full((), _NO_BAD_STEP, dtype=torch.long, device=device)
+    check_each_step = _check_each_step(device, distributed)
+    last_batch: tuple[Tensor, Tensor] | None = None
+
+    def check_finite(collective: bool = True, weights: bool = False) -> None:
+        """Raise ``FloatingPointError`` if a loss so far (or, with ``weights``, a parameter) is
+        NaN/inf; with ``collective`` all ranks take part and agree."""
+        first = bad_step.clone()
+        if distributed and collective:  # a NaN in one rank's shard leaves the others finite
+            torch.distributed.all_reduce(first, op=torch.distributed.ReduceOp.MIN)
+        first = int(first)
+        if first != _NO_BAD_STEP:
+            batch = last_batch if first == step and not distributed else None
+            message = _nonfinite_loss_message(first, batch)
+        elif weights and (bad := nonfinite_parameters(model)):
+            message = (f"the weights hold NaN/inf after step {step} ({', '.join(bad[:4])}"
+                       f"{' …' if len(bad) > 4 else ''}) although every loss was finite: "
+                       f"training diverged; lower lr or set grad_clip")
+        else:
+            return
+        if ckpt_path is not None and ckpt_path.exists():
+            message += f"; {ckpt_path} was not overwritten"
+        raise FloatingPointError(message)
+
     def save_checkpoint(collective: bool = True) -> None:
         """Rank 0 writes; with ``collective`` all ranks take part (RNG gather, barrier)."""
         if ckpt_path is None:
             return
+        if collective or rank == 0:  # never replace the last good checkpoint by a NaN one
+            check_finite(collective=collective, weights=True)
         rank_states = None
         if distributed and collective:
             rank_states = [None] * world
@@ -748,6 +794,7 @@ def fit(
             for batch in loader:
                 x, y = _split_batch(batch, input_key, target_key)
                 x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+                last_batch = (x, y)
                 opt.zero_grad(set_to_none=True)
                 with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
                     out = net(x)
@@ -773,6 +820,9 @@ def fit(
                     sampler.advance()
                     step += 1
                     rng_state = capture_rng_state(cuda=device.type == "cuda")
+                if not use_amp:  # with amp the grad scaler skips non-finite steps itself
+                    bad_step.masked_fill_(~torch.isfinite(total.detach()).all() &
+                                          (bad_step == _NO_BAD_STEP), step)
                 for name, v in (("loss", total), *values.items()):
                     sums[name] = sums.get(name, 0) + v.detach()
                 n_summed += 1
@@ -785,7 +835,10 @@ def fit(
                     history.interrupted = history.interrupted or stop
 
                 row: dict[str, Any] = {}
-                if step % log_every == 0 or step == steps or stop:
+                log_now = step % log_every == 0 or step == steps or stop
+                if check_each_step or log_now:
+                    check_finite()  # before this step's row, validation or checkpoint
+                if log_now:
                     if distributed:  # the mean over all ranks, identical on every rank
                         means = torch.stack([v.float() for v in sums.values()]) / n_summed
                         torch.distributed.all_reduce(means)
@@ -793,9 +846,6 @@ def fit(
                     else:
                         row.update({k: float(v) / n_summed for k, v in sums.items()})
                     sums, n_summed = {}, 0
-                    if not math.isfinite(row["loss"]) and not use_amp:
-                        raise FloatingPointError(
-                            f"loss is {row['loss']} at step {step}; lower lr or set grad_clip")
                     bar.set_postfix(loss=f"{row['loss']:.4g}")
                 if val_data is not None and (step % val_every == 0 or step == steps):
                     scores = None
@@ -830,6 +880,27 @@ def fit(
         bar.close()
         model.eval()
     return history
+
+
+def _check_each_step(device: torch.device, distributed: bool) -> bool:
+    """Whether ``fit`` reads its non-finite-loss flag every step rather than only at history rows
+    and saves: on the CPU the read is free; on an accelerator it would stall the queue each
+    step, and under torch.distributed the ranks would have to read it together."""
+    return device.type == "cpu" and not distributed
+
+
+def _nonfinite_loss_message(step: int, batch: tuple[Tensor, Tensor] | None) -> str:
+    """Why the loss of ``step`` is NaN/inf; ``batch`` (that step's, when at hand) is only
+    inspected here, after the fact, to tell bad data from divergence."""
+    head = f"the loss is NaN/inf at step {step}"
+    if batch is None:
+        return (f"{head}: either that step's batch holds NaN/inf values (check the data) or "
+                f"training diverged (lower lr or set grad_clip)")
+    bad = [name for name, t in zip(("input", "target"), batch) if not torch.isfinite(t).all()]
+    if bad:
+        return (f"{head}: that step's batch holds NaN/inf values (in its {' and '.join(bad)}); "
+                f"check the data")
+    return f"{head} although its batch is finite: training diverged; lower lr or set grad_clip"
 
 
 def _ddp_device(device: torch.device | str | None) -> torch.device:
