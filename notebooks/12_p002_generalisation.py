@@ -88,18 +88,20 @@ if unknown:
     raise ValueError(f"unknown synthetic kinds {sorted(unknown)}; choose from {tem.TEM_KINDS}")
 size = SYNTH_SIZE or {"smoke": 64, "quick": 256, "paper": 512}[PROFILE]
 LABEL = p2.RUNS[RUN]["label"]
-TRAIN_SETS = ["kidney", "grid"]
+TRAIN_SETS = list(p2.TRAINING_SETS)   # kidney, grid, and both pooled (Table 3's third row)
+TEST_SETS = list(p2.DATASETS)        # every model is tested on kidney and on grid
 print(f"PROFILE={PROFILE}: {LABEL}, {STEPS or S['steps']} steps on {S['crop']}² crops per data set; "
       f"synthetic test images {size}², BN adaptation {BN_PASSES} passes over {BN_BURSTS} bursts")
 
 # %% [markdown]
-# ## 1 · Two models: trained on kidney, trained on grid
+# ## 1 · Three models: trained on kidney, on grid, on both
 #
 # `train_run` re-loads a finished run from `build/checkpoints/paper002/` (notebook 10 trains the
-# same ones), otherwise trains it: L1 + gradient loss, 3–5 frames per batch. The kidney data are
-# kidney-like synthetic images plus, when `DEBLURLAB_DATA` has them, real micrographs; the grid
-# data are crops *inside* the cells of a procedural calibration grid (a faint cross-grating and
-# mottle, no bars), as the paper cropped inside its eroded grid mask.
+# kidney and grid ones), otherwise trains it: L1 + gradient loss, 3–5 frames per batch. The kidney
+# data are kidney-like synthetic images plus, when `DEBLURLAB_DATA` has them, real micrographs;
+# the grid data are crops *inside* the cells of a procedural calibration grid (a faint
+# cross-grating and mottle, no bars), as the paper cropped inside its eroded grid mask. "both"
+# pools them, half the crops from each, and trains for the same number of steps.
 
 # %%
 models, histories = {}, {}
@@ -167,8 +169,7 @@ save_table(delta, f"12_bn_adapt_delta_{PROFILE}")
 delta.round(3)
 
 # %%
-rows = ["sharp", "centre frame", "kidney-trained", "kidney-trained + BN adapt",
-        "grid-trained", "grid-trained + BN adapt"]
+rows = ["sharp", "centre frame", *(f"{ds}-trained{a}" for ds in TRAIN_SETS for a in ("", " + BN adapt"))]
 panels = {}
 for r in rows:
     for i, kind in enumerate(SYNTHETIC_KINDS):
@@ -176,7 +177,7 @@ for r in rows:
                  if r == "centre frame" else synth_out[r][i])
         panels[f"{r} · {kind}"] = image
 fig = show_images(panels, ncols=len(SYNTHETIC_KINDS), size=2.6,
-                  suptitle=f"Fig. 8 style: {LABEL} trained on kidney / grid bursts, on synthetic images")
+                  suptitle=f"Fig. 8: {LABEL} trained on kidney / grid / both, on synthetic images")
 for ax in fig.axes:
     ax.title.set_fontsize(7)
 save_figure(fig, "12_fig8_synthetic");
@@ -287,7 +288,8 @@ texture.round(3)
 # Overfitting to the grid texture shows as a *higher* texture-band excess and a *higher*
 # flat-region error for the grid-trained model on images that have no grating (kidney bursts,
 # kidney-like and line images). The centre frame's flat-region RMS is the noise level the
-# networks start from.
+# networks start from. The paper's remedy — "train with different types of samples" — is the
+# last column: **both-trained − grid-trained**, negative where pooling removed added texture.
 
 # %%
 summary = []
@@ -297,14 +299,17 @@ for test in sets:
                     "Δ texture-band excess, grid − kidney (dB)":
                         t.loc["grid-trained", "texture-band excess (dB)"] - t.loc["kidney-trained", "texture-band excess (dB)"],
                     "Δ flat-region RMS, grid − kidney":
-                        t.loc["grid-trained", "flat-region RMS"] - t.loc["kidney-trained", "flat-region RMS"]})
+                        t.loc["grid-trained", "flat-region RMS"] - t.loc["kidney-trained", "flat-region RMS"],
+                    "Δ texture-band excess, both − grid (dB)":
+                        t.loc["both-trained", "texture-band excess (dB)"] - t.loc["grid-trained", "texture-band excess (dB)"]})
 summary = pd.DataFrame(summary).set_index("test")
 save_table(summary, f"12_texture_grid_minus_kidney_{PROFILE}")
 for test, r in summary.iterrows():
-    d_tex, d_flat = r.iloc[0], r.iloc[1]
+    d_tex, d_flat, d_both = r.iloc[0], r.iloc[1], r.iloc[2]
     print(f"{test:22s}: at the training-grating period grid-trained has {d_tex:+.2f} dB excess relative "
           f"to kidney-trained ({'more' if d_tex > 0 else 'less'} added energy); flat-region error "
-          f"{'n/a' if np.isnan(d_flat) else f'{d_flat:+.4f}'} (> 0: grid-trained worse in flat regions)")
+          f"{'n/a' if np.isnan(d_flat) else f'{d_flat:+.4f}'} (> 0: grid-trained worse in flat regions); "
+          f"both-trained vs grid-trained {d_both:+.2f} dB")
 summary.round(4)
 
 # %%
@@ -318,8 +323,8 @@ for name, (ref, outs, i) in examples.items():
     for ds in TRAIN_SETS:
         panels[f"{name}: {ds}-trained"] = outs[f"{ds}-trained"][i]
         panels[f"{name}: {ds}-trained, 0.5 + 2·error"] = np.clip(0.5 + 2 * (outs[f"{ds}-trained"][i] - ref), 0, 1)
-fig = show_images(panels, ncols=5, size=2.6,
-                  suptitle="kidney- vs grid-trained: restoration and error (grey = no error)")
+fig = show_images(panels, ncols=1 + 2 * len(TRAIN_SETS), size=2.4,
+                  suptitle="kidney-, grid- and both-trained: restoration and error (grey = no error)")
 for ax in fig.axes:
     ax.title.set_fontsize(7)
 save_figure(fig, "12_texture_errors");
@@ -330,7 +335,7 @@ for ax, (test, (items, outs)) in zip(axes[0], sets.items()):
     n = items[0]["sharp"].shape[0] // 2
     ref = np.mean([radial_psd(it["sharp"], n)[1] for it in items], axis=0)
     f = radial_psd(items[0]["sharp"], n)[0]
-    for method in ("no deblurring", "kidney-trained", "grid-trained"):
+    for method in ("no deblurring", *(f"{ds}-trained" for ds in TRAIN_SETS)):
         psd = np.mean([radial_psd(a, n)[1] for a in outs[method]], axis=0)
         ax.plot(f, 10 * np.log10((psd + 1e-12) / (ref + 1e-12)), label=method)
     ax.axvspan(*band, color="orange", alpha=0.2, label="grid texture band")
@@ -344,12 +349,12 @@ save_figure(fig, "12_texture_psd");
 # %% [markdown]
 # ## 4 · Table 3 — switch the training data and the test data
 #
-# Both models on both held-out test sets (5-frame bursts of sources never seen in training,
+# The three models on both held-out test sets (5-frame bursts of sources never seen in training,
 # the same items as notebooks 10/11). No BatchNorm adaptation here: like the paper, the models are
 # evaluated as trained.
 
 # %%
-test_sets = {ds: p2.test_bursts(ds, PROFILE, seed=SEED, frames=5) for ds in TRAIN_SETS}
+test_sets = {ds: p2.test_bursts(ds, PROFILE, seed=SEED, frames=5) for ds in TEST_SETS}
 cells, numeric = {}, {}
 for test, items in test_sets.items():
     outs = {"no deblurring": p2.no_deblurring(items)}
@@ -365,28 +370,27 @@ PAPER_TABLE3 = {  # (SSIM, PSNR) as published; "no deblurring" from Table 1
     ("grid", "kidney"): ("0.83 ± 0.042", "31.39 ± 3.22"), ("grid", "grid"): ("0.90 ± 0.025", "29.10 ± 1.42"),
     ("both", "kidney"): ("0.85 ± 0.044", "31.48 ± 3.42"), ("both", "grid"): ("0.88 ± 0.028", "28.04 ± 1.26"),
 }
-table3 = pd.DataFrame(index=pd.Index(["no deblurring", "kidney", "grid", "both"], name="trained on"))
-for test in TRAIN_SETS:
+table3 = pd.DataFrame(index=pd.Index(["no deblurring", *TRAIN_SETS], name="trained on"))
+for test in TEST_SETS:
     for j, metric in enumerate(("SSIM", "PSNR")):
-        table3[f"test {test}: {metric}"] = cells[test].iloc[:, j].reindex(table3.index).fillna("not trained")
+        table3[f"test {test}: {metric}"] = cells[test].iloc[:, j].reindex(table3.index)
         table3[f"test {test}: paper {metric}"] = [PAPER_TABLE3[r, test][j] for r in table3.index]
 save_table(table3, f"12_table3_{PROFILE}")
 table3
 
 # %% [markdown]
-# **Training on both data sets** (the paper's third row) is not reproduced: `train_run` trains on
-# one data set (`"kidney"` or `"grid"`); a mixed run would need a `"both"` data set in
-# `deblurlab.experiments.paper002`, which this notebook does not edit.
-#
 # The drop when the sample changes, ours against the paper's (in-domain − cross-domain, per test
-# set; positive = the model trained on the other sample is worse):
+# set; positive = the model trained on the other sample is worse), and what pooling costs
+# (in-domain − both-trained; the paper: a little on each):
 
 # %%
 drop = pd.DataFrame({
     test: {"ΔSSIM here": numeric[test].loc[test, "ssim_mean"] - numeric[test].loc[other, "ssim_mean"],
            "ΔPSNR here (dB)": numeric[test].loc[test, "psnr_mean"] - numeric[test].loc[other, "psnr_mean"],
            "ΔSSIM paper": float(PAPER_TABLE3[test, test][0].split()[0]) - float(PAPER_TABLE3[other, test][0].split()[0]),
-           "ΔPSNR paper (dB)": float(PAPER_TABLE3[test, test][1].split()[0]) - float(PAPER_TABLE3[other, test][1].split()[0])}
+           "ΔPSNR paper (dB)": float(PAPER_TABLE3[test, test][1].split()[0]) - float(PAPER_TABLE3[other, test][1].split()[0]),
+           "ΔPSNR in-domain − both, here (dB)": numeric[test].loc[test, "psnr_mean"] - numeric[test].loc["both", "psnr_mean"],
+           "ΔPSNR in-domain − both, paper (dB)": float(PAPER_TABLE3[test, test][1].split()[0]) - float(PAPER_TABLE3["both", test][1].split()[0])}
     for test, other in (("kidney", "grid"), ("grid", "kidney"))}).T
 drop.index.name = "tested on"
 save_table(drop, f"12_table3_drop_{PROFILE}")
@@ -395,11 +399,13 @@ drop.round(3)
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
 for ax, metric in zip(axes, ("ssim_mean", "psnr_mean")):
-    x = np.arange(len(TRAIN_SETS))
-    for k, row in enumerate(["no deblurring", *TRAIN_SETS]):
-        ax.bar(x + (k - 1) * 0.27, [numeric[t].loc[row, metric] for t in TRAIN_SETS], 0.27,
-               label=row if row == "no deblurring" else f"trained on {row}")
-    ax.set_xticks(x, [f"test {t}" for t in TRAIN_SETS])
+    x = np.arange(len(TEST_SETS))
+    bars = ["no deblurring", *TRAIN_SETS]
+    width = 0.8 / len(bars)
+    for k, row in enumerate(bars):
+        ax.bar(x + (k - (len(bars) - 1) / 2) * width, [numeric[t].loc[row, metric] for t in TEST_SETS],
+               width, label=row if row == "no deblurring" else f"trained on {row}")
+    ax.set_xticks(x, [f"test {t}" for t in TEST_SETS])
     ax.set(ylabel=metric.split("_")[0].upper(), ylim=(0, None) if metric == "ssim_mean" else (None, None))
     ax.legend(fontsize=8)
 fig.suptitle(f"Table 3 ({LABEL}, {PROFILE}): the training data against the test data")
@@ -420,7 +426,10 @@ save_figure(fig, "12_table3_bars");
 # 3. BatchNorm adaptation: did it help, here? Set `BN_PASSES = 1` and `BN_PASSES = 100` — how
 #    much of the training statistics survive (0.9ⁿ), and how do PSNR/SSIM move? Try
 #    `RUN = "bdu_uc"` (Dense U-Net burst network, also with BatchNorm).
-# 4. A lab that images a new sample type with the same microscope: from these results, would
+# 4. Training on both: what does pooling cost on each test set, and does it remove the texture the
+#    grid-trained model adds (section 3's last column)? The paper concludes that training "with
+#    different types of samples" reduces overfitting to one texture — do our numbers agree?
+# 5. A lab that images a new sample type with the same microscope: from these results, would
 #    you fine-tune, re-estimate BN statistics only, or train on a mix?
 #
 # **How this differs from the paper.** Simulated bursts (notebook 09) instead of MiniTEM streams:
@@ -433,5 +442,7 @@ save_figure(fig, "12_table3_bars");
 # here the kidney training set contains kidney-like synthetic images from the same generator,
 # so "kidney-trained on synthetic kidney" is nearly in-domain. BN statistics are adapted on other
 # bursts of each synthetic image, one adapted copy per image (the paper does not say how its ≈ 20
-# passes were batched). The "both" row of Table 3 is not trained; the texture measurements
-# (texture-band excess, flat-region error) are ours — the paper shows the added lines visually.
+# passes were batched). The "both" model sees half kidney and half grid crops for the same
+# number of steps as each single-set model (the paper pooled both sets, so its epochs were
+# longer); the texture measurements (texture-band excess, flat-region error) are ours — the paper
+# shows the added lines visually.

@@ -205,20 +205,89 @@ save_figure(fig, "15_fig6_ssim_vs_q");
 # phase-1 model, Q-fine-tuned model, ground truth.
 
 # %%
-it = items[min(EXAMPLE, len(items) - 1)]
+def window_where_differ(a, b, size):
+    """The size² window where ``b`` departs most from ``a`` (largest_difference_window(a, b, ref)
+    finds where a is closest to ref compared with b; with ref = a, where b departs most)."""
+    y, x = paper001.largest_difference_window(a, b, a, size=size)
+    return slice(y, y + size), slice(x, x + size)
+
+
+ex = min(EXAMPLE, len(items) - 1)
+it = items[ex]
 win = 64 if min(it["sharp"].shape) >= 128 else min(it["sharp"].shape) // 2
-q_out, phi_out = (outputs[label(MODELS[0], p)][items.index(it)] for p in ("L_φ − βQ", "L_φ"))
-# largest_difference_window(a, b, ref) finds where a is closest to ref compared with b; with
-# a = ref = phi_out it finds where q_out departs most from phi_out.
-y, x = paper001.largest_difference_window(phi_out, q_out, phi_out, size=win)
-box = (slice(y, y + win), slice(x, x + win))
+q_out, phi_out = (outputs[label(MODELS[0], p)][ex] for p in ("L_φ − βQ", "L_φ"))
+box = window_where_differ(phi_out, q_out, win)
+y, x = box[0].start, box[1].start
 panels = {"blurry": it["blur"][box]}
 for m in MODELS:
-    panels[f"{P.MODEL_LABELS[m]} L_φ"] = outputs[label(m, "L_φ")][items.index(it)][box]
-    panels[f"{P.MODEL_LABELS[m]} −βQ"] = outputs[label(m, "L_φ − βQ")][items.index(it)][box]
+    panels[f"{P.MODEL_LABELS[m]} L_φ"] = outputs[label(m, "L_φ")][ex][box]
+    panels[f"{P.MODEL_LABELS[m]} −βQ"] = outputs[label(m, "L_φ − βQ")][ex][box]
 panels["ground truth"] = it["sharp"][box]
 fig = show_images(panels, ncols=min(len(panels), 4), size=2.6, suptitle=f"{it['name']}, window {win}² at ({y}, {x})")
 save_figure(fig, "15_crops");
+
+# %% [markdown]
+# ### Fig. 4: XY-Deblur without and with Q, on several test images
+#
+# The paper shows one image from each of its three data sets restored by XY-Deblur trained
+# without and with the Q term: "noticeably sharper edges". Here: up to three test crops, one per
+# data set while the test set has several, each in the window where the two restorations differ
+# most.
+
+# %%
+def example_indices(n):
+    """Up to ``n`` test crops: the first of each data set, then the next ones in order."""
+    first = {}
+    for i, item in enumerate(items):
+        first.setdefault(item["name"].split("/")[0], i)
+    picked = list(first.values())[:n]
+    return picked + [i for i in range(len(items)) if i not in picked][:n - len(picked)]
+
+
+if "xydeblur" in MODELS:
+    panels = {}
+    for i in example_indices(3):
+        phi, q = (outputs[label("xydeblur", p)][i] for p in ("L_φ", "L_φ − βQ"))
+        w = 64 if min(phi.shape) >= 128 else min(phi.shape) // 2
+        b = window_where_differ(phi, q, w)
+        name = items[i]["name"]
+        panels.update({f"{name}: ground truth": items[i]["sharp"][b], f"{name}: blurry": items[i]["blur"][b],
+                       f"{name}: L_φ": phi[b], f"{name}: L_φ − βQ": q[b]})
+    fig = show_images(panels, ncols=4, size=2.4, suptitle="Fig. 4: XY-Deblur trained without / with the Q term")
+    for ax in fig.axes:
+        ax.title.set_fontsize(7)
+    save_figure(fig, "15_fig4_xydeblur")
+else:
+    print("Fig. 4 needs xydeblur in MODELS")
+
+# %% [markdown]
+# ### Fig. 3: does the Q term make EHNet ring?
+#
+# With Q, EHNet's Ω fell by about 1 % in the paper, "possibly because of ringing": its Fig. 3
+# shows "spurious artifacts around the edges". Below: the test crop where EHNet's two
+# restorations differ most, in the window of largest difference, with the difference itself
+# (grey = equal; bands along edges are ringing) and each restoration's Ω on the whole crop.
+
+# %%
+if "ehnet" in MODELS:
+    cands = []
+    for i in range(len(items)):
+        phi, q = (outputs[label("ehnet", p)][i] for p in ("L_φ", "L_φ − βQ"))
+        w = 64 if min(phi.shape) >= 128 else min(phi.shape) // 2
+        b = window_where_differ(phi, q, w)
+        cands.append((float(np.abs(q[b] - phi[b]).mean()), i, b))
+    _, i, b = max(cands, key=lambda c: c[0])
+    phi, q = (outputs[label("ehnet", p)][i] for p in ("L_φ", "L_φ − βQ"))
+    om = per_image.set_index(["method", "image"])["omega"]
+    name = items[i]["name"]
+    panels = {"ground truth": items[i]["sharp"][b],
+              f"EHNet L_φ (Ω {om[label('ehnet', 'L_φ'), name]:.2f})": phi[b],
+              f"EHNet L_φ − βQ (Ω {om[label('ehnet', 'L_φ − βQ'), name]:.2f})": q[b],
+              "0.5 + 4 · (−βQ − L_φ)": np.clip(0.5 + 4 * (q[b] - phi[b]), 0, 1)}
+    fig = show_images(panels, ncols=4, size=2.8, suptitle=f"Fig. 3: EHNet with and without Q, {name}")
+    save_figure(fig, "15_fig3_ehnet")
+else:
+    print("Fig. 3 needs ehnet in MODELS")
 
 # %% [markdown]
 # **Try β yourself.** The zoom view shows the same test crop for the first network (move the
@@ -234,8 +303,8 @@ save_figure(fig, "15_crops");
 from deblurlab.widgets import LossPlayground, ZoomCrops
 
 m0 = MODELS[0]
-zoom_view = ZoomCrops({"blurry": it["blur"], f"{P.MODEL_LABELS[m0]} L_φ": outputs[label(m0, "L_φ")][items.index(it)],
-                       f"{P.MODEL_LABELS[m0]} −βQ": outputs[label(m0, "L_φ − βQ")][items.index(it)],
+zoom_view = ZoomCrops({"blurry": it["blur"], f"{P.MODEL_LABELS[m0]} L_φ": outputs[label(m0, "L_φ")][ex],
+                       f"{P.MODEL_LABELS[m0]} −βQ": outputs[label(m0, "L_φ − βQ")][ex],
                        "ground truth": it["sharp"]}, zoom=4)
 zoom_view.show()
 playground = LossPlayground(base[m0], crops, {"blurred": it["blur"], "reference": it["sharp"]},

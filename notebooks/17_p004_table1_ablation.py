@@ -40,6 +40,7 @@ SEED = 0
 DATA_DIR = ""         # folder with the real data sets, "": $DEBLURLAB_DATA (synthetic stack only if unset)
 MODELS = ["unet", "sum_k2", "sum_k3", "sum_k4", "concat_k2", "concat_k3", "concat_k4"]
 DATASETS = []         # [] = every available one: "synthetic" and (with the data) "dfnn"
+DISTANCES = {}        # defocus distances (µm) per data set, e.g. {"synthetic": [34, 10]}; {} = the profile's
 BUDGET_MODELS = ["unet", "sum_k4"]  # section 4: the same comparison with a longer budget
 BUDGETS = None        # [(steps, crop), ...]; None = the profile's (quick: [(1000, 128)])
 
@@ -63,7 +64,11 @@ for d in datasets:
     if d not in P.DATASETS:
         raise ValueError(f"unknown data set {d!r}; choose from {P.DATASETS}")
 print(f"PROFILE={PROFILE}: width {S['width']}, {S['steps']} steps of batch {S['batch']} × {S['crop']}² crops per model and distance")
-print("data sets:", ", ".join(f"{d} at {P.distances(d, PROFILE)} µm" for d in datasets))
+unknown = sorted(set(DISTANCES) - set(datasets))
+if unknown:
+    raise ValueError(f"DISTANCES names data sets that are not run: {unknown} (running {datasets})")
+distances = {d: tuple(DISTANCES.get(d) or P.distances(d, PROFILE)) for d in datasets}
+print("data sets:", ", ".join(f"{d} at {distances[d]} µm" for d in datasets))
 print("parameters (1 channel):", ", ".join(f"{m} {count_parameters(P.build(m, PROFILE)):,}" for m in MODELS))
 
 # %% [markdown]
@@ -76,7 +81,8 @@ print("parameters (1 channel):", ", ".join(f"{m} {count_parameters(P.build(m, PR
 per_image, seconds, examples = {}, {}, {}
 for ds in datasets:
     per_image[ds], seconds[ds], examples[ds] = P.run_models(MODELS, ds, PROFILE, seed=SEED,
-                                                            progress=PROFILE != "smoke")
+                                                            progress=PROFILE != "smoke",
+                                                            distances_um=distances[ds])
     save_table(per_image[ds], f"17_per_image_{ds}_{PROFILE}")
 
 # %% [markdown]
@@ -132,7 +138,7 @@ save_figure(fig, "17_psnr_vs_distance");
 
 # %%
 budget_ds = "dfnn" if "dfnn" in datasets else datasets[0]
-ds_distances = P.distances(budget_ds, PROFILE)
+ds_distances = distances[budget_ds]
 budget_d = ds_distances[len(ds_distances) // 2]
 budgets = S["budgets"] if BUDGETS is None else [tuple(b) for b in BUDGETS]
 budget_models = [m for m in BUDGET_MODELS if m in P.TABLE1_MODELS]

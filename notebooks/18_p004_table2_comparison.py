@@ -41,6 +41,7 @@ SEED = 0
 DATA_DIR = ""         # folder with the real data sets, "": $DEBLURLAB_DATA (synthetic stack only if unset)
 MODELS = ["deepdeblur", "ddn", "msresnet", "rdn", "cascade_k4", "sum_k4", "concat_k4"]
 DATASETS = []         # [] = every available one: "synthetic" and (with the data) "dfnn"
+DISTANCES = {}        # defocus distances (µm) per data set, e.g. {"synthetic": [34, 10]}; {} = the profile's
 EXAMPLE_WINDOW = 96   # side of the zoomed crops in section 4
 
 # %%
@@ -67,6 +68,11 @@ for d in datasets:
 params = {m: count_parameters(P.build(m, PROFILE)) for m in MODELS}
 print(f"PROFILE={PROFILE}: {S['baselines']} baselines, {S['steps']} steps per model and distance")
 print("parameters (1 channel):", ", ".join(f"{m} {n:,}" for m, n in params.items()))
+unknown = sorted(set(DISTANCES) - set(datasets))
+if unknown:
+    raise ValueError(f"DISTANCES names data sets that are not run: {unknown} (running {datasets})")
+distances = {d: tuple(DISTANCES.get(d) or P.distances(d, PROFILE)) for d in datasets}
+print("data sets:", ", ".join(f"{d} at {distances[d]} µm" for d in datasets))
 
 # %% [markdown]
 # ## 1 · Train (or re-load) and score
@@ -75,7 +81,8 @@ print("parameters (1 channel):", ", ".join(f"{m} {n:,}" for m, n in params.items
 per_image, seconds, examples = {}, {}, {}
 for ds in datasets:
     per_image[ds], seconds[ds], examples[ds] = P.run_models(MODELS, ds, PROFILE, seed=SEED,
-                                                            progress=PROFILE != "smoke")
+                                                            progress=PROFILE != "smoke",
+                                                            distances_um=distances[ds])
     save_table(per_image[ds], f"18_per_image_{ds}_{PROFILE}")
 
 # %% [markdown]

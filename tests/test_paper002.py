@@ -89,6 +89,24 @@ def test_train_run_reloads_finished_runs(tmp_path, monkeypatch):
     assert out.shape == items[0]["sharp"].shape and out.dtype == np.float32
 
 
+def test_both_pools_half_of_each_training_set(tmp_path, monkeypatch):
+    both = P.training_bursts("both", "smoke", frames=5)
+    n = P.settings("smoke")["n_train"]
+    assert len(both) == n
+    kidney, grid = (P.training_bursts(d, "smoke", frames=5) for d in ("kidney", "grid"))
+    # the first half are kidney items, the rest grid items, each identical to the single-set ones
+    assert torch.equal(both[0]["sharp"], kidney[0]["sharp"])
+    assert torch.equal(both[n - n // 2]["sharp"], grid[0]["sharp"])
+    assert both[0]["group"] in P.sources("kidney", "smoke", split="train")
+    assert both[n - 1]["group"] in P.sources("grid", "smoke", split="train")
+    monkeypatch.setenv("DEBLURLAB_BUILD", str(tmp_path))
+    model, history = P.train_run("bu", "both", "smoke", progress=False)
+    assert history["step"][-1] == P.settings("smoke")["steps"]
+    assert any(p.name.startswith("both_bu") for p in tmp_path.rglob("*") if p.is_dir())
+    with pytest.raises(ValueError, match="TRAINING_SETS|one of"):
+        P.train_run("bu", "tissue", "smoke")
+
+
 def test_doctests():
     import doctest
 

@@ -70,6 +70,13 @@ def test_run_models_trains_once_and_reloads(tmp_path, monkeypatch):
                                   per_image[per_image.method == "sum_k2"].reset_index(drop=True))
     with pytest.raises(ValueError, match="unknown models"):
         P.run_models(["resnet"], "synthetic", "smoke")
+    # the notebooks' DISTANCES knob: other distances than the profile's, each its own checkpoint
+    chosen, _, ex = P.run_models(["unet"], "synthetic", "smoke", progress=False, distances_um=[16])
+    assert set(chosen["distance"]) == {16.0} and list(ex) == [16.0]
+    assert (tmp_path / "checkpoints" / "paper004" / "smoke" / "seed0" / "synthetic_16um" / "unet" / "last.pt").is_file()
+    for bad in ([], [0.0], [float("nan")]):
+        with pytest.raises(ValueError, match="distances_um"):
+            P.run_models(["unet"], "synthetic", "smoke", distances_um=bad)
 
 
 def test_per_distance_table_layout():

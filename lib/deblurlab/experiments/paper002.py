@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import Dataset
+from torch.utils.data import ConcatDataset, Dataset
 
 from .. import config, infer, metrics, tem
 from ..burst_losses import l1_gradient_loss, l1_ssim_loss
@@ -81,6 +81,8 @@ RUNS: dict[str, dict[str, Any]] = {
 }
 LOSSES = {"l1_gradient": l1_gradient_loss, "l1_ssim": l1_ssim_loss}
 DATASETS = ("kidney", "grid")
+#: What a model can be trained on: each data set, or ``"both"`` pooled (Table 3's third row).
+TRAINING_SETS = (*DATASETS, "both")
 
 
 def settings(profile: str) -> dict[str, Any]:
@@ -159,11 +161,22 @@ def _masks(dataset: str, images: dict[str, np.ndarray], crop: int) -> list[np.nd
     return [corners_inside(tem.grid_mask(im, threshold=lo), crop) for im in images.values()]
 
 
-def training_bursts(dataset: str, profile: str, *, seed: int = 0, frames=(3, 5)) -> tem.BurstPairs:
-    """Random ``crop``-sized crops of simulated bursts of the training sources (3–5 frames)."""
+def training_bursts(dataset: str, profile: str, *, seed: int = 0, frames=(3, 5),
+                    n: int | None = None) -> Dataset:
+    """``n`` (default: the profile's ``n_train``) random ``crop``-sized crops of simulated bursts
+    of the training sources (3–5 frames).
+
+    ``"both"`` pools the two data sets, half the crops each, every crop simulated with its own
+    data set's settings (the grid's 8-bit window); the items are those of ``"kidney"`` and
+    ``"grid"`` with the same seed, so "both" sees a subset of what each single-set model sees.
+    """
     s = settings(profile)
+    n = s["n_train"] if n is None else n
+    if dataset == "both":
+        return ConcatDataset([training_bursts(d, profile, seed=seed, frames=frames, n=k)
+                              for d, k in zip(DATASETS, (n - n // 2, n // 2))])
     src = sources(dataset, profile, split="train", seed=seed)
-    return tem.BurstPairs(src, n=s["n_train"], crop=s["crop"], frames=frames,
+    return tem.BurstPairs(src, n=n, crop=s["crop"], frames=frames,
                           masks=_masks(dataset, src, s["crop"]), seed=seed, **burst_kwargs(dataset))
 
 
@@ -223,10 +236,14 @@ def _run_key(run: str, dataset: str, frames) -> str:
 
 def train_run(run: str, dataset: str, profile: str, *, seed: int = 0, steps: int | None = None,
               frames=(3, 5), progress: bool = True) -> tuple[nn.Module, History]:
-    """Train configuration ``run`` (a key of :data:`RUNS`) on ``dataset``, or re-load it when its
-    checkpoint under ``build/checkpoints/paper002/`` is complete; model returned in eval mode."""
+    """Train configuration ``run`` (a key of :data:`RUNS`) on ``dataset`` (one of
+    :data:`TRAINING_SETS`), or re-load it when its checkpoint under
+    ``build/checkpoints/paper002/`` is complete; model returned in eval mode. Every data set gets
+    the same number of steps, "both" included."""
     if run not in RUNS:
         raise ValueError(f"unknown run {run!r}; choose one of {', '.join(RUNS)}")
+    if dataset not in TRAINING_SETS:
+        raise ValueError(f"dataset must be one of {TRAINING_SETS}, got {dataset!r}")
     s = settings(profile)
     spec = RUNS[run]
     data = training_bursts(dataset, profile, seed=seed, frames=frames)
@@ -270,6 +287,6 @@ def no_deblurring(items: list[dict[str, Any]]) -> list[np.ndarray]:
     return [it["frames"][it["frames"].shape[0] // 2] for it in items]
 
 
-__all__ = ["CentreFrames", "DATASETS", "MODELS", "PROFILES", "RUNS", "build", "burst_kwargs",
+__all__ = ["CentreFrames", "DATASETS", "TRAINING_SETS", "MODELS", "PROFILES", "RUNS", "build", "burst_kwargs",
            "centre_frames", "corners_inside", "evaluate", "no_deblurring", "restore", "settings", "sources",
            "test_bursts", "train_run", "training_bursts"]

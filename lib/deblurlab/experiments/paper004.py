@@ -30,6 +30,8 @@ Example:
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -288,9 +290,11 @@ def evaluate(outputs: dict[str, list[np.ndarray]], items: PairList | list[dict[s
 
 
 def run_models(models: list[str], dataset: str, profile: str, *, seed: int = 0,
-               progress: bool = True) -> tuple[pd.DataFrame, pd.DataFrame, dict[float, Any]]:
-    """Train (or re-load) every model of ``models`` at every distance of ``dataset`` and score
-    it on that distance's test pairs, next to the blurred input.
+               progress: bool = True, distances_um: Sequence[float] | None = None,
+               ) -> tuple[pd.DataFrame, pd.DataFrame, dict[float, Any]]:
+    """Train (or re-load) every model of ``models`` at every distance of ``dataset`` (the
+    profile's, or ``distances_um``) and score it on that distance's test pairs, next to the
+    blurred input.
 
     Returns ``(per_image, seconds, examples)``: the PSNR/SSIM table per (method, image,
     distance); training seconds per (model, distance); and per distance the test items with
@@ -299,8 +303,11 @@ def run_models(models: list[str], dataset: str, profile: str, *, seed: int = 0,
     unknown = sorted(set(models) - set(MODEL_LABELS))
     if unknown:
         raise ValueError(f"unknown models {unknown}; choose from {sorted(MODEL_LABELS)}")
+    chosen = distances(dataset, profile) if distances_um is None else tuple(map(float, distances_um))
+    if not chosen or not all(math.isfinite(d) and d > 0 for d in chosen):
+        raise ValueError(f"distances_um must be positive distances in µm, got {distances_um!r}")
     tables, seconds, examples = [], [], {}
-    for d in distances(dataset, profile):
+    for d in chosen:
         train = pairs(dataset, d, profile, split="train", seed=seed)
         test = pairs(dataset, d, profile, split="test", seed=seed)
         items = [test[i] for i in range(len(test))]
