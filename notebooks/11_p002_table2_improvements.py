@@ -53,6 +53,8 @@ DATASET = "kidney"       # "kidney" | "grid"
 RUNS = ["bu", "bdu_t", "bdu_uc", "bdu_uc_ssim"]  # keys of deblurlab.experiments.paper002.RUNS
 STEPS = 0                # training steps per network, 0: the profile's
 EVAL_FRAMES = [3, 5]     # frames per test burst (the paper evaluates with 5)
+BLUR_LENGTH = [10.0, 20.0]  # motion-blur length range (px) of the simulated bursts (notebook 09's default)
+NOISE_SIGMA = 0.05         # Gaussian noise σ of the simulated frames (notebook 09's default)
 
 # %%
 import os
@@ -72,6 +74,8 @@ from deblurlab.models.dense_burst import TransitionUp
 from deblurlab.plotting import save_figure, save_table, show_images
 
 S = p2.settings(PROFILE)
+SIM = dict(blur_length=BLUR_LENGTH, noise_sigma=NOISE_SIGMA)  # burst simulation (p2.burst_kwargs)
+print("burst simulation:", p2.burst_kwargs("kidney", SIM))  # also fails early on a bad value
 unknown = [r for r in RUNS if r not in p2.RUNS or r == "gan"]
 if unknown:
     raise ValueError(f"unknown runs {unknown}; choose from {[r for r in p2.RUNS if r != 'gan']}")
@@ -166,7 +170,7 @@ sizes
 # %%
 models, histories = {}, {}
 for run in RUNS:
-    models[run], histories[run] = p2.train_run(run, DATASET, PROFILE, seed=SEED, steps=STEPS or None)
+    models[run], histories[run] = p2.train_run(run, DATASET, PROFILE, seed=SEED, steps=STEPS or None, sim=SIM)
     print(f"{LABELS[run]:12s} {histories[run]['time'][-1]:7.1f} s training")
 train_time = pd.Series({LABELS[r]: histories[r]["time"][-1] for r in RUNS}, name="training seconds")
 
@@ -192,7 +196,7 @@ save_figure(fig, "11_training_curves");
 # %%
 tables, per_images, outputs_by_n, items_by_n = [], [], {}, {}
 for n in EVAL_FRAMES:
-    items = p2.test_bursts(DATASET, PROFILE, seed=SEED, frames=n)
+    items = p2.test_bursts(DATASET, PROFILE, seed=SEED, frames=n, sim=SIM)
     outputs = {"no deblurring": p2.no_deblurring(items)}
     for run in RUNS:
         outputs[LABELS[run]] = [p2.restore(models[run], it["frames"]) for it in items]

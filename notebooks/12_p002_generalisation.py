@@ -60,6 +60,8 @@ SYNTHETIC_KINDS = ["kidney", "lines", "grid2"]  # the paper's Fig. 3 test images
 SYNTH_SIZE = 0           # side of the synthetic images in px, 0: the profile's (smoke 64, quick 256, paper 512)
 BN_PASSES = 20           # forward passes for the BatchNorm-statistics adaptation (paper: ≈ 20)
 BN_BURSTS = 4            # distinct bursts of each synthetic image the adaptation cycles through
+BLUR_LENGTH = [10.0, 20.0]  # motion-blur length range (px) of the simulated bursts (notebook 09's default)
+NOISE_SIGMA = 0.05         # Gaussian noise σ of the simulated frames (notebook 09's default)
 
 # %%
 import copy
@@ -80,6 +82,8 @@ from deblurlab.experiments import paper002 as p2
 from deblurlab.plotting import save_figure, save_table, show_images
 
 S = p2.settings(PROFILE)
+SIM = dict(blur_length=BLUR_LENGTH, noise_sigma=NOISE_SIGMA)  # burst simulation (p2.burst_kwargs)
+print("burst simulation:", p2.burst_kwargs("kidney", SIM))  # also fails early on a bad value
 if RUN not in p2.RUNS or p2.RUNS[RUN]["loss"] == "gan":
     raise ValueError(f"RUN must be a burst network with BatchNorm, one of "
                      f"{[r for r in p2.RUNS if p2.RUNS[r]['loss'] != 'gan']}, got {RUN!r}")
@@ -106,7 +110,7 @@ print(f"PROFILE={PROFILE}: {LABEL}, {STEPS or S['steps']} steps on {S['crop']}²
 # %%
 models, histories = {}, {}
 for ds in TRAIN_SETS:
-    models[ds], histories[ds] = p2.train_run(RUN, ds, PROFILE, seed=SEED, steps=STEPS or None)
+    models[ds], histories[ds] = p2.train_run(RUN, ds, PROFILE, seed=SEED, steps=STEPS or None, sim=SIM)
     print(f"trained on {ds:6s}: {histories[ds]['time'][-1]:6.0f} s training")
 n_bn = sum(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in models["kidney"].modules())
 print(f"{LABEL} has {n_bn} BatchNorm layers")
@@ -125,7 +129,7 @@ print(f"{LABEL} has {n_bn} BatchNorm layers")
 # %%
 synthetic = {kind: tem.synthetic_tem_image(kind, (size, size), seed=[SEED, 2002, i])
              for i, kind in enumerate(SYNTHETIC_KINDS)}
-kw = p2.burst_kwargs("kidney")
+kw = p2.burst_kwargs("kidney", SIM)
 synth_items, adapt_batches = [], {}
 for i, (kind, image) in enumerate(synthetic.items()):
     b = tem.simulate_burst(image, 5, seed=[SEED, 2002, i, 0], **kw)
@@ -228,7 +232,7 @@ def radial_psd(image, nbins):
     return (edges[:-1] + edges[1:]) / 2, psd
 
 
-train_grid = p2.training_bursts("grid", PROFILE, seed=SEED)
+train_grid = p2.training_bursts("grid", PROFILE, seed=SEED, sim=SIM)
 crops = [train_grid[i]["sharp"][0].numpy() for i in range(min(64, len(train_grid)))]
 nb = crops[0].shape[0] // 2
 freqs, grid_psd = radial_psd(crops[0], nb)
@@ -262,7 +266,7 @@ def flat_rms(image, reference):
     return float(np.sqrt(np.mean((image[m] - reference[m]) ** 2))) if m.mean() > 0.01 else np.nan
 
 
-kidney_items = p2.test_bursts("kidney", PROFILE, seed=SEED, frames=5)
+kidney_items = p2.test_bursts("kidney", PROFILE, seed=SEED, frames=5, sim=SIM)
 kidney_out = {"no deblurring": p2.no_deblurring(kidney_items)}
 kidney_out.update({f"{ds}-trained": [p2.restore(m, it["frames"]) for it in kidney_items]
                    for ds, m in models.items()})
@@ -354,7 +358,7 @@ save_figure(fig, "12_texture_psd");
 # evaluated as trained.
 
 # %%
-test_sets = {ds: p2.test_bursts(ds, PROFILE, seed=SEED, frames=5) for ds in TEST_SETS}
+test_sets = {ds: p2.test_bursts(ds, PROFILE, seed=SEED, frames=5, sim=SIM) for ds in TEST_SETS}
 cells, numeric = {}, {}
 for test, items in test_sets.items():
     outs = {"no deblurring": p2.no_deblurring(items)}

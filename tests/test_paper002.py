@@ -107,6 +107,26 @@ def test_both_pools_half_of_each_training_set(tmp_path, monkeypatch):
         P.train_run("bu", "tissue", "smoke")
 
 
+def test_simulation_knobs_change_the_bursts_and_get_their_own_checkpoints(tmp_path, monkeypatch):
+    default = P.test_bursts("kidney", "smoke")
+    assert all(np.array_equal(a["frames"], b["frames"])
+               for a, b in zip(default, P.test_bursts("kidney", "smoke", sim={"noise_sigma": None})))
+    noisy = P.test_bursts("kidney", "smoke", sim={"noise_sigma": 0.2})
+    assert np.array_equal(noisy[0]["sharp"], default[0]["sharp"])
+    assert np.std(noisy[0]["frames"] - default[0]["frames"]) > 0.05
+    for bad, match in (({"blur": 3}, "unknown simulation"), ({"blur_length": (8, 4)}, "blur_length"),
+                       ({"noise_sigma": -1}, "noise_sigma")):
+        with pytest.raises(ValueError, match=match):
+            P.burst_kwargs("kidney", bad)
+    monkeypatch.setenv("DEBLURLAB_BUILD", str(tmp_path))
+    root = tmp_path / "checkpoints" / "paper002" / "smoke" / "seed0"
+    P.train_run("bu", "kidney", "smoke", progress=False, sim={"blur_length": [5, 8]})
+    P.train_run("bu", "kidney", "smoke", progress=False, sim=dict(P.SIMULATION_DEFAULTS))
+    assert sorted(d.name for d in root.iterdir()) == ["kidney_bu_f3-5", "kidney_bu_f3-5_blur5-8"]
+    with pytest.raises(ValueError, match="adv_weight"):
+        P.train_run("gan", "kidney", "smoke", adv_weight=-1)
+
+
 def test_doctests():
     import doctest
 

@@ -162,9 +162,9 @@ def _masks(dataset: str, images: dict[str, np.ndarray], crop: int) -> list[np.nd
 
 
 def training_bursts(dataset: str, profile: str, *, seed: int = 0, frames=(3, 5),
-                    n: int | None = None) -> Dataset:
+                    n: int | None = None, sim: dict[str, Any] | None = None) -> Dataset:
     """``n`` (default: the profile's ``n_train``) random ``crop``-sized crops of simulated bursts
-    of the training sources (3–5 frames).
+    of the training sources (3–5 frames), simulated with :func:`burst_kwargs` (``sim``).
 
     ``"both"`` pools the two data sets, half the crops each, every crop simulated with its own
     data set's settings (the grid's 8-bit window); the items are those of ``"kidney"`` and
@@ -173,31 +173,72 @@ def training_bursts(dataset: str, profile: str, *, seed: int = 0, frames=(3, 5),
     s = settings(profile)
     n = s["n_train"] if n is None else n
     if dataset == "both":
-        return ConcatDataset([training_bursts(d, profile, seed=seed, frames=frames, n=k)
+        return ConcatDataset([training_bursts(d, profile, seed=seed, frames=frames, n=k, sim=sim)
                               for d, k in zip(DATASETS, (n - n // 2, n // 2))])
     src = sources(dataset, profile, split="train", seed=seed)
     return tem.BurstPairs(src, n=n, crop=s["crop"], frames=frames,
-                          masks=_masks(dataset, src, s["crop"]), seed=seed, **burst_kwargs(dataset))
+                          masks=_masks(dataset, src, s["crop"]), seed=seed, **burst_kwargs(dataset, sim))
 
 
-def burst_kwargs(dataset: str) -> dict[str, Any]:
-    """Simulation settings per data set (METHODS §3.7 defaults; the grid's 8-bit window puts
-    the bars at 0 as in the paper)."""
-    kw: dict[str, Any] = dict(blur_length=(10.0, 20.0), jitter_px=0.5, drift_px=1.0,
-                              noise_sigma=0.05)
+#: The burst-simulation settings a notebook may change (``sim=``), with their defaults
+#: (METHODS §3.7): blur length range (px), frame jitter and drift (px), Gaussian noise σ.
+SIMULATION_DEFAULTS: dict[str, Any] = dict(blur_length=(10.0, 20.0), jitter_px=0.5, drift_px=1.0,
+                                           noise_sigma=0.05)
+#: DeblurGAN-v2's adversarial weight (METHODS §3.4), ``train_run(adv_weight=...)`` changes it.
+GAN_ADV_WEIGHT = 0.01
+
+
+def burst_kwargs(dataset: str, sim: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Simulation settings of ``dataset``: :data:`SIMULATION_DEFAULTS` updated with ``sim``
+    (entries set to ``None`` keep the default); the grid's 8-bit window puts the bars at 0 as in
+    the paper.
+
+    >>> burst_kwargs("kidney", {"noise_sigma": 0.1, "blur_length": [5, 8]})["blur_length"]
+    (5.0, 8.0)
+    """
+    kw: dict[str, Any] = dict(SIMULATION_DEFAULTS)
+    unknown = sorted(set(sim or {}) - set(SIMULATION_DEFAULTS))
+    if unknown:
+        raise ValueError(f"unknown simulation settings {unknown}; choose from {sorted(SIMULATION_DEFAULTS)}")
+    for key, value in (sim or {}).items():
+        if value is None:
+            continue
+        if key == "blur_length" and not isinstance(value, (int, float)):
+            value = tuple(float(v) for v in value)
+            if len(value) != 2 or not 0 < value[0] <= value[1]:
+                raise ValueError(f"blur_length must be a length or a range (lo, hi) with 0 < lo ≤ hi, "
+                                 f"got {sim[key]!r}")
+        elif not isinstance(value, (int, float)) or not value >= 0:
+            raise ValueError(f"{key} must be a number ≥ 0, got {value!r}")
+        kw[key] = value
     if dataset == "grid":
         kw["vmin"] = tem.CALIBRATION_GRID_SCALING[0]
     return kw
 
 
-def test_bursts(dataset: str, profile: str, *, seed: int = 0, frames: int = 5) -> list[dict[str, Any]]:
+def _settings_tag(sim: dict[str, Any] | None, adv_weight: float) -> str:
+    """Checkpoint-name suffix for settings that differ from the defaults ("" when none do), so a
+    model trained on other bursts is never re-loaded in place of the default one."""
+    kw, parts = burst_kwargs("kidney", sim), []
+    for key, default in SIMULATION_DEFAULTS.items():
+        if kw[key] != default:
+            v = kw[key]
+            parts.append(key.split("_")[0] + ("-".join(f"{x:g}" for x in v) if isinstance(v, tuple) else f"{v:g}"))
+    if adv_weight != GAN_ADV_WEIGHT:
+        parts.append(f"adv{adv_weight:g}")
+    return "".join("_" + p for p in parts)
+
+
+def test_bursts(dataset: str, profile: str, *, seed: int = 0, frames: int = 5,
+                sim: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Held-out test items: ``{"frames": (N, h, w), "sharp": (h, w), "name"}``, from the test
-    sources with a fixed seed (the same items for every model and notebook)."""
+    sources with a fixed seed (the same items for every model and notebook), simulated with
+    :func:`burst_kwargs` (``sim``)."""
     s = settings(profile)
     src = sources(dataset, profile, split="test", seed=seed)
     ds = tem.BurstPairs(src, n=s["n_test"], crop=s["test_crop"], frames=frames,
                         masks=_masks(dataset, src, s["test_crop"]), seed=seed + 1000,
-                        **burst_kwargs(dataset))
+                        **burst_kwargs(dataset, sim))
     return [{"frames": it["blur"][:, 0].numpy(), "sharp": it["sharp"][0].numpy(),
              "name": it["name"], "source": it["group"]} for it in (ds[i] for i in range(len(ds)))]
 
@@ -235,28 +276,34 @@ def _run_key(run: str, dataset: str, frames) -> str:
 
 
 def train_run(run: str, dataset: str, profile: str, *, seed: int = 0, steps: int | None = None,
-              frames=(3, 5), progress: bool = True) -> tuple[nn.Module, History]:
+              frames=(3, 5), progress: bool = True, sim: dict[str, Any] | None = None,
+              adv_weight: float = GAN_ADV_WEIGHT) -> tuple[nn.Module, History]:
     """Train configuration ``run`` (a key of :data:`RUNS`) on ``dataset`` (one of
     :data:`TRAINING_SETS`), or re-load it when its checkpoint under
     ``build/checkpoints/paper002/`` is complete; model returned in eval mode. Every data set gets
-    the same number of steps, "both" included."""
+    the same number of steps, "both" included. ``sim`` changes the burst simulation
+    (:func:`burst_kwargs`), ``adv_weight`` the GAN's adversarial weight; settings other than the
+    defaults get checkpoints of their own."""
     if run not in RUNS:
         raise ValueError(f"unknown run {run!r}; choose one of {', '.join(RUNS)}")
     if dataset not in TRAINING_SETS:
         raise ValueError(f"dataset must be one of {TRAINING_SETS}, got {dataset!r}")
     s = settings(profile)
     spec = RUNS[run]
-    data = training_bursts(dataset, profile, seed=seed, frames=frames)
+    if not isinstance(adv_weight, (int, float)) or not adv_weight >= 0:
+        raise ValueError(f"adv_weight must be a number ≥ 0, got {adv_weight!r}")
+    data = training_bursts(dataset, profile, seed=seed, frames=frames, sim=sim)
     model = build(spec["model"], profile, seed=seed)
+    tag = _settings_tag(sim, adv_weight if spec["loss"] == "gan" else GAN_ADV_WEIGHT)
     ckpt = config.build_dir("checkpoints", "paper002", profile, f"seed{seed}",
-                            _run_key(run, dataset, frames))
+                            _run_key(run, dataset, frames) + tag)
     if spec["loss"] == "gan":
         n = steps or s["gan_steps"]
         discriminators = make_double_gan(1, DISCRIMINATOR_NDF[s["size"]])
         history = fit_gan(model, discriminators, CentreFrames(data), steps=n, batch_size=s["batch"],
                           lr=spec["lr"], seed=seed, checkpoint_dir=ckpt,
                           checkpoint_every=max(1, n // 4), log_every=max(1, n // 40),
-                          content_loss=ContentLoss(), progress=progress)
+                          content_loss=ContentLoss(), adv_weight=adv_weight, progress=progress)
     else:
         n = steps or s["steps"]
         history = fit(model, data, losses={spec["loss"]: LOSSES[spec["loss"]]}, steps=n,
@@ -287,6 +334,6 @@ def no_deblurring(items: list[dict[str, Any]]) -> list[np.ndarray]:
     return [it["frames"][it["frames"].shape[0] // 2] for it in items]
 
 
-__all__ = ["CentreFrames", "DATASETS", "TRAINING_SETS", "MODELS", "PROFILES", "RUNS", "build", "burst_kwargs",
+__all__ = ["CentreFrames", "DATASETS", "GAN_ADV_WEIGHT", "SIMULATION_DEFAULTS", "TRAINING_SETS", "MODELS", "PROFILES", "RUNS", "build", "burst_kwargs",
            "centre_frames", "corners_inside", "evaluate", "no_deblurring", "restore", "settings", "sources",
            "test_bursts", "train_run", "training_bursts"]
