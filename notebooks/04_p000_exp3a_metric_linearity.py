@@ -415,18 +415,17 @@ save_figure(fig, "04_linearity_overlay");
 # * **smear-focus** has two sides of different shape: is "0.bmp" really the best focus? Look at
 #   the ±1 and ±2 steps.
 #
-# **What the `quick` run shows** (384-px crops, every plane; your numbers are in the tables).
+# **What the `quick` run showed when this was written** (384-px crops, every plane; the printed
+# summary of section 5 and the tables are the numbers of *your* run — check them against this).
 #
 # * On the **simulated** series the paper's description comes back almost word for word: PSNR
-#   falls by ~30 dB over the first 8 steps (52 → 23 dB at 3.6 µm) and then creeps down by 5 dB
-#   over the remaining 21 (R² ≈ 0.55 although it is strictly monotone); SSIM falls steeply and
-#   then *stops* at about 0.61 from 4.5 µm on (R² ≈ 0.57, not even monotone); **MS-SSIM is the most linear** (R² ≈ 0.93);
-#   the VGG19-feature distance is S-shaped and saturates — the behaviour the paper reports for
-#   LPIPS.
+#   falls steeply over the first steps and then only creeps down (a low R² although it is
+#   strictly monotone); SSIM falls steeply and then *stops* falling (not even monotone);
+#   **MS-SSIM is the most linear**; the VGG19-feature distance is S-shaped and saturates — the
+#   behaviour the paper reports for LPIPS.
 # * On the real series with structure, MS-SSIM has the highest R² of the pixel metrics on the
-#   wafer field and the smear (≈ 0.94–0.95); on the light-sheet stack every metric is nearly
-#   linear (R² 0.94–0.98), because ±0.75 µm is about one depth of field and the curves have not
-#   yet started to bend.
+#   wafer field and the smear; on the light-sheet stack every metric is nearly linear, because
+#   ±0.75 µm is about one depth of field and the curves have not yet started to bend.
 # * The empty wafer field gives R² and ρ near 0 for SSIM and MS-SSIM: not a property of the
 #   metrics, but of a field with nothing to blur.
 #
