@@ -220,7 +220,7 @@ for label in per_model.index[2:]:
 #   1-1…7-1) — about 90 training images instead of ~28,000, all converted to grey (the paper
 #   uses RGB). The reflected set's other field was meant for testing but is bare wafer (std
 #   ≈ 0.01), so `test_crops` leaves it out and the test crops come from SEM group 8-1.
-# * **Budget.** `quick` trains a DHN 4× narrower than the paper's (341 k vs 5.4 M parameters)
+# * **Budget.** `quick` trains a DHN 4× narrower than the paper's (340 k vs 5.4 M parameters)
 #   for 300 steps of 64² crops on a CPU, instead of 100 epochs of FaMM at 256² on a GPU, and
 #   sweeps three of the eight layers (conv_1_2, conv_2_1, conv_3_3). Whether the artifact
 #   appears at all in such short training is exactly what the table above measures;
