@@ -144,11 +144,17 @@ def _mp_context():
     return _CTX
 
 
+def _error(exc: BaseException) -> dict[str, str]:
+    """A failed measurement as the tables show it ("failed: Type: first line")."""
+    first = str(exc).splitlines()[0][:160] if str(exc) else ""
+    return {"error": f"{type(exc).__name__}: {first}"}
+
+
 def _child(spec: dict[str, Any], conn) -> None:
     try:
         conn.send(WORKERS[spec["kind"]](spec))
     except BaseException as exc:  # reported in the table as "failed: ..."
-        conn.send({"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"})
+        conn.send(_error(exc))
     finally:
         conn.close()
 
@@ -171,7 +177,7 @@ def run_inline(spec: dict[str, Any]) -> dict[str, Any]:
     try:
         out = WORKERS[spec["kind"]](spec)
     except Exception as exc:  # reported in the table as "failed: ..."
-        out = {"error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"}
+        out = _error(exc)
     out["wall_s"] = time.perf_counter() - t0
     gc.collect()
     return out
