@@ -317,7 +317,7 @@ else:
 #
 # **How this differs from the paper.** Data: 84 registered training tiles of 7 source images
 # and 12 test tiles of one held-out image (paper: 108/12 random split of 120 pairs, "adjusted" to
-# 256²). `quick`: networks 5–70× smaller than published, 300 steps of batch 4 on 96² crops
+# 256²). `quick`: networks 13–64× fewer parameters than published, 300 steps of batch 4 on 96² crops
 # on a CPU (paper: 200k iterations on 256² crops on a V100). Expect every network to gain over the
 # blurred input and the classical baselines, and the *ranking* to be noisy; a MIDNet–NAFNet
 # difference of the paper's size needs the `paper` profile. The baselines are trained with L1 here,

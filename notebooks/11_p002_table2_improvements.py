@@ -428,5 +428,5 @@ save_figure(fig, "11_examples_zoom");
 # on 128² crops; no validation-based epoch selection and no learning-rate decay for BU; one seed.
 # The 3-frame evaluation is an addition (the paper evaluates with 5 frames only). The numbers
 # are not comparable with the paper's; the *direction* of each change and the spectrum evidence
-# are what to compare, and with these budgets differences of a few tenths of a dB are within
-# run-to-run noise.
+# are what to compare. With one seed, how large run-to-run noise is remains unknown here: re-run
+# with `SEED = 1` before reading much into differences of a few tenths of a dB.

@@ -183,7 +183,7 @@ cost.round(1)
 #
 # **Task.** Set `MODELS = ["unet", "sum_k4"]` and `SEED = 1`: do the gains keep their sign?
 #
-# **Question.** The fused models have 25–50 % more parameters than the U-Net. How would you
+# **Question.** The fused models have 25–51 % more parameters than the U-Net (first cell). How would you
 # separate "more scales" from "more parameters" with the models in `deblurlab.models`?
 #
 # **Where this differs from the paper.** BBBC006-like synthetic and real light-sheet data instead
