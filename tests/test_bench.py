@@ -115,3 +115,21 @@ def test_gpu_tables_report_cuda_peaks_not_host_memory(bench, monkeypatch, sectio
     if section == "tiled":  # on the GPU the network runs on every tile
         assert all(s.get("model_batches") is None for s in specs if s["kind"] == "tiled")
         assert "| CUDA peak (MiB) |" in text and "TF32 off" in text
+
+
+def test_gpu_recipe_runs_its_plan_and_reports_each_section(tmp_path):
+    """``benchmarks/gpu_check.sh`` is what a lent GPU machine runs, in one call: check its plan,
+    output files and failure report here with the CPU and one short section."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHON=sys.executable, DEVICE="cpu", OUT=str(tmp_path),
+               SECTIONS="data:240 metrics:1", BENCH_ARGS="--quick --budget 0.1")
+    proc = subprocess.run(["bash", str(REPO / "benchmarks" / "gpu_check.sh")], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert "gpu_check: section data done" in proc.stdout, proc.stdout + proc.stderr
+    assert "gpu_check: section metrics FAILED (exit 124" in proc.stdout  # over its 1 s
+    assert proc.returncode == 1  # a failed section fails the call
+    assert {p.name for p in tmp_path.iterdir()} == {"data.md", "machine.json", "RESULTS.md", "log.txt"}
+    assert "## Data loading" in (tmp_path / "RESULTS.md").read_text()
